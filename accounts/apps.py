@@ -1,0 +1,12 @@
+from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+class AccountsConfig(AppConfig):
+    name = "accounts"
+    verbose_name = "Cuentas y perfiles"
+
+    def ready(self) -> None:
+        from accounts.services import ensure_groups
+
+        post_migrate.connect(ensure_groups, sender=self)

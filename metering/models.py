@@ -1,0 +1,1 @@
+# AMI ingest, VEE and demand response arrive with the metering issue.

@@ -1,0 +1,10 @@
+from __future__ import annotations
+
+from django.conf import settings
+
+
+def portal(request) -> dict:
+    return {
+        "MAP_BASE_LAYER_URL": settings.MAP_BASE_LAYER_URL,
+        "MAP_BASE_LAYER_ATTRIBUTION": settings.MAP_BASE_LAYER_ATTRIBUTION,
+    }

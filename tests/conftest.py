@@ -1,0 +1,29 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.contrib.auth.models import Group
+
+from accounts.services import PLANNERS_GROUP
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    """The real third-party data sets (../shared/data); never copied into the repository."""
+    path = Path(settings.SHARED_DATA_DIR)
+    if not path.is_dir():
+        pytest.fail(f"real data sets not found at {path} (set SHARED_DATA_DIR)")
+    return path
+
+
+@pytest.fixture
+def planner(django_user_model):
+    user = django_user_model.objects.create_user(
+        "planificadora", "plan@example.cl", "clave-segura-123", profile="planner", is_staff=True
+    )
+    user.groups.add(Group.objects.get(name=PLANNERS_GROUP))
+    return user

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class VnrConfig(AppConfig):
+    name = "vnr"
+    verbose_name = "Códigos VNR"
