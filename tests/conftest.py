@@ -27,3 +27,12 @@ def planner(django_user_model):
     )
     user.groups.add(Group.objects.get(name=PLANNERS_GROUP))
     return user
+
+
+@pytest.fixture(scope="session")
+def demo_network(django_db_setup, django_db_blocker) -> dict[str, int]:
+    """The demo data set, loaded once per test session (tests still roll back their own rows)."""
+    from network.services.seed import seed_network
+
+    with django_db_blocker.unblock():
+        return seed_network("demo", progress=False, log=lambda _: None)

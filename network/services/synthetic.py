@@ -83,6 +83,7 @@ VNR_CATALOGUE = [
     ("TD-3F-300", "Transformador trifásico 300 kVA", "c/u", 15_800_000),
     ("TD-3F-500", "Transformador trifásico 500 kVA", "c/u", 23_500_000),
     ("EQ-REC", "Reconectador trifásico MT", "c/u", 21_000_000),
+    ("EQ-INT", "Interruptor MT en SF6", "c/u", 16_500_000),
     ("EQ-FUS", "Desconectador fusible MT", "c/u", 380_000),
     ("EQ-DES", "Desconectador cuchillo MT", "c/u", 1_200_000),
     ("EQ-SEC", "Seccionalizador MT", "c/u", 6_800_000),
@@ -341,6 +342,15 @@ class NetworkGenerator:
             capacity_a=rng.choice((400, 630)),
             operating_mode="Automático, normalmente cerrado",
         )
+        if plan.purchase_pole:
+            # The purchase point of a sub-feeder is switched by a breaker of its own.
+            add_equipment(
+                0,
+                "interruptor",
+                "EQ-INT",
+                capacity_a=630,
+                operating_mode="Normalmente cerrado, punto de compra",
+            )
         for i, starts in enumerate(branch_start):
             if starts:
                 single = conductor[i] == "lateral"
