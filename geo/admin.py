@@ -1,0 +1,115 @@
+"""Admin of the geography, and the bases every map-bearing or huge-table admin shares."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.contrib import admin
+from django.contrib.gis.admin import GISModelAdmin
+from django.core.paginator import Paginator
+from django.db import connections
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.functional import cached_property
+
+from geo.models import Comuna, Region
+from geo.widgets import MapWidget
+
+
+class EstimatedCountPaginator(Paginator):
+    """An unfiltered list of a huge table takes PostgreSQL's row estimate, not a COUNT(*).
+
+    Otherwise every page of the poles' changelist would scan 2,000,000 rows to count them; a
+    filtered or searched list is narrower and is counted exactly.
+    """
+
+    exact_below = 100_000
+
+    @cached_property
+    def count(self) -> int:
+        queryset = self.object_list
+        query = getattr(queryset, "query", None)
+        if query is not None and not query.where and not query.is_sliced:
+            estimate = estimated_rows(queryset.db, queryset.model._meta.db_table)
+            if estimate > 0 and estimate >= self.exact_below:
+                return estimate
+        return super().count
+
+
+def estimated_rows(alias: str, table: str) -> int:
+    """PostgreSQL's estimate of a table's rows (-1 or 0 until it has been analysed)."""
+    with connections[alias].cursor() as cursor:
+        cursor.execute(
+            "SELECT reltuples::bigint FROM pg_class WHERE oid = to_regclass(%s)", [table]
+        )
+        row = cursor.fetchone()
+    return row[0] if row and row[0] is not None else -1
+
+
+class LargeTableMixin:
+    """For tables of the national data set: no full counts, no facet counts, short pages."""
+
+    show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER
+    paginator = EstimatedCountPaginator
+    list_per_page = 50
+
+
+def last_months(count: int, today: date | None = None) -> list[date]:
+    """The first days of the last `count` months, newest first, the current one included."""
+    today = today or timezone.localdate()
+    index = today.year * 12 + today.month - 1
+    return [date((index - i) // 12, (index - i) % 12 + 1, 1) for i in range(count)]
+
+
+class MonthFilter(admin.SimpleListFilter):
+    # The choices come from the calendar: listing the distinct months would scan every row.
+    title = "mes"
+    parameter_name = "month"
+
+    def lookups(self, request, model_admin):
+        return [(m.isoformat(), date_format(m, "F Y")) for m in last_months(24)]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(month=self.value()) if self.value() else queryset
+
+
+class MapAdmin(GISModelAdmin):
+    """Every geometry field edits on the offline OpenLayers map of geo.widgets."""
+
+    gis_widget = MapWidget
+
+
+class UtmMixin:
+    """Shows the stored point the way Chilean users read it (x, y, datum, zone)."""
+
+    @admin.display(description="coordenadas UTM")
+    def utm_coordinates(self, obj) -> str:
+        utm = obj.utm if obj is not None and obj.pk else None
+        return str(utm) if utm else "—"
+
+
+@admin.register(Region)
+class RegionAdmin(MapAdmin):
+    list_display = ["code", "name", "utm_zone", "as_of"]
+    list_display_links = ["code", "name"]
+    list_filter = ["utm_zone"]
+    search_fields = ["code", "name"]
+    ordering = ["code"]
+
+    def get_queryset(self, request):
+        # Boundaries weigh megabytes and lists never show them; the change form loads its own.
+        return super().get_queryset(request).defer("boundary")
+
+
+@admin.register(Comuna)
+class ComunaAdmin(MapAdmin):
+    list_display = ["code", "name", "province", "region", "as_of"]
+    list_display_links = ["code", "name"]
+    list_filter = ["region"]
+    list_select_related = ["region"]
+    search_fields = ["code", "name", "province"]
+    ordering = ["code"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).defer("boundary")
