@@ -9,4 +9,5 @@ class AccountsConfig(AppConfig):
     def ready(self) -> None:
         from accounts.services import ensure_groups
 
-        post_migrate.connect(ensure_groups, sender=self)
+        # After every app's migrations: the group needs the permissions of apps that follow.
+        post_migrate.connect(ensure_groups, dispatch_uid="accounts.ensure_groups")

@@ -38,7 +38,7 @@ def record(title: str, lines: list[str], notes: str = "") -> str:
     if notes:
         block += f"\n{notes}\n"
     old = RESULTS.read_text() if RESULTS.exists() else HEADER
-    body = old[len(HEADER):] if old.startswith(HEADER) else old
+    body = old[len(HEADER) :] if old.startswith(HEADER) else old
     earlier = body.strip("\n")
     RESULTS.write_text(HEADER + "\n" + block + ("\n" + earlier + "\n" if earlier else ""))
     return block

@@ -65,7 +65,6 @@ def main() -> None:
     from django.core.management import call_command
     from django.core.management.base import CommandError
     from django.db import connection
-
     from results import record
 
     call_command("migrate", verbosity=0)
@@ -74,9 +73,9 @@ def main() -> None:
     try:
         call_command(
             "import_boundaries",
-            regiones=str(boundaries / "fcortes_regiones.geojson"),
-            comunas=str(boundaries / "fcortes_comunas.geojson"),
-            cut_table=str(boundaries),
+            regiones=boundaries / "fcortes_regiones.geojson",
+            comunas=boundaries / "fcortes_comunas.geojson",
+            cut_table=boundaries,
         )
     except CommandError as exc:  # features it could not take are reported, the rest loads
         print(f"import_boundaries: {exc}", file=sys.stderr)

@@ -15,10 +15,16 @@ class MonthlyDemand(Dated):
     """Maximum and minimum demand of a feeder or a distribution transformer in one month."""
 
     feeder = models.ForeignKey(
-        "network.Feeder", on_delete=models.CASCADE, null=True, blank=True, related_name="demands"
+        "network.Feeder",
+        verbose_name="alimentador",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="demands",
     )
     transformer = models.ForeignKey(
         "network.Transformer",
+        verbose_name="transformador",
         on_delete=models.CASCADE,
         null=True,
         blank=True,

@@ -32,7 +32,9 @@ class Region(Dated):
 class Comuna(Dated):
     code = models.CharField("código CUT", max_length=5, unique=True)
     name = models.CharField("nombre", max_length=100)
-    region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="comunas")
+    region = models.ForeignKey(
+        Region, verbose_name="región", on_delete=models.PROTECT, related_name="comunas"
+    )
     province = models.CharField("provincia", max_length=100, blank=True)
     boundary = models.MultiPolygonField("límite", srid=4326, null=True, blank=True)
 

@@ -34,10 +34,17 @@ class Distributor(Dated):
 
 
 class Substation(Dated):
-    distributor = models.ForeignKey(Distributor, on_delete=models.PROTECT, related_name="+")
-    code = models.CharField("id subestación", max_length=30)
+    distributor = models.ForeignKey(
+        Distributor,
+        verbose_name="empresa distribuidora",
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    code = models.CharField("id subestación", max_length=30, db_index=True)
     name = models.CharField("nombre", max_length=120, unique=True)
-    comuna = models.ForeignKey(Comuna, on_delete=models.PROTECT, related_name="substations")
+    comuna = models.ForeignKey(
+        Comuna, verbose_name="comuna", on_delete=models.PROTECT, related_name="substations"
+    )
     location = models.PointField("ubicación", srid=4326)
     high_voltage_kv = models.DecimalField("tensión AT (kV)", max_digits=6, decimal_places=1)
 
@@ -62,7 +69,10 @@ class PowerTransformer(Dated):
     """AT/MT power transformer of a substation."""
 
     substation = models.ForeignKey(
-        Substation, on_delete=models.CASCADE, related_name="power_transformers"
+        Substation,
+        verbose_name="subestación",
+        on_delete=models.CASCADE,
+        related_name="power_transformers",
     )
     code = models.CharField("id", max_length=30)
     name = models.CharField("nombre", max_length=120)
@@ -97,11 +107,18 @@ class Feeder(Dated):
         FEEDER = "alimentador", "Alimentador"
         SUBFEEDER = "subalimentador", "Subalimentador"
 
-    distributor = models.ForeignKey(Distributor, on_delete=models.PROTECT, related_name="+")
-    code = models.CharField("id alimentador", max_length=30)
+    distributor = models.ForeignKey(
+        Distributor,
+        verbose_name="empresa distribuidora",
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    code = models.CharField("id alimentador", max_length=30, db_index=True)
     name = models.CharField("nombre", max_length=120, unique=True)
     kind = models.CharField("tipo", max_length=16, choices=Kind.choices, default=Kind.FEEDER)
-    substation = models.ForeignKey(Substation, on_delete=models.PROTECT, related_name="feeders")
+    substation = models.ForeignKey(
+        Substation, verbose_name="subestación", on_delete=models.PROTECT, related_name="feeders"
+    )
     owner = models.ForeignKey(
         Distributor,
         verbose_name="distribuidora propietaria",
@@ -152,14 +169,23 @@ class Feeder(Dated):
 
 
 class Pole(Dated):
-    distributor = models.ForeignKey(Distributor, on_delete=models.PROTECT, related_name="+")
-    plate = models.CharField("placa", max_length=30)
-    feeder = models.ForeignKey(Feeder, on_delete=models.PROTECT, related_name="poles")
+    distributor = models.ForeignKey(
+        Distributor,
+        verbose_name="empresa distribuidora",
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    plate = models.CharField("placa", max_length=30, db_index=True)
+    feeder = models.ForeignKey(
+        Feeder, verbose_name="alimentador", on_delete=models.PROTECT, related_name="poles"
+    )
     location = models.PointField("ubicación", srid=4326)
     mt_voltage_kv = models.DecimalField("tensión media (kV)", max_digits=5, decimal_places=1)
     bt_voltage_v = models.PositiveSmallIntegerField("tensión baja (V)", null=True, blank=True)
     material = models.CharField("material", max_length=30, blank=True)
-    height_m = models.DecimalField("altura (m)", max_digits=4, decimal_places=1, null=True)
+    height_m = models.DecimalField(
+        "altura (m)", max_digits=4, decimal_places=1, null=True, blank=True
+    )
     vnr = models.ForeignKey(
         "vnr.VnrCode", verbose_name="código VNR", on_delete=models.PROTECT, related_name="+"
     )
@@ -184,9 +210,16 @@ class Pole(Dated):
 class Span(Dated):
     """A vano: the conductor between two nodes. A null origin is the substation's feeder bay."""
 
-    distributor = models.ForeignKey(Distributor, on_delete=models.PROTECT, related_name="+")
-    code = models.CharField("id vano", max_length=30)
-    feeder = models.ForeignKey(Feeder, on_delete=models.PROTECT, related_name="spans")
+    distributor = models.ForeignKey(
+        Distributor,
+        verbose_name="empresa distribuidora",
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    code = models.CharField("id vano", max_length=30, db_index=True)
+    feeder = models.ForeignKey(
+        Feeder, verbose_name="alimentador", on_delete=models.PROTECT, related_name="spans"
+    )
     from_pole = models.ForeignKey(
         Pole,
         verbose_name="nodo origen",
@@ -253,9 +286,16 @@ class Equipment(Dated):
         Kind.AUTOTRANSFORMER: Category.AUTOTRANSFORMER,
     }
 
-    distributor = models.ForeignKey(Distributor, on_delete=models.PROTECT, related_name="+")
-    code = models.CharField("id equipo", max_length=30)
-    feeder = models.ForeignKey(Feeder, on_delete=models.PROTECT, related_name="equipment")
+    distributor = models.ForeignKey(
+        Distributor,
+        verbose_name="empresa distribuidora",
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    code = models.CharField("id equipo", max_length=30, db_index=True)
+    feeder = models.ForeignKey(
+        Feeder, verbose_name="alimentador", on_delete=models.PROTECT, related_name="equipment"
+    )
     pole = models.ForeignKey(
         Pole, verbose_name="poste", on_delete=models.PROTECT, null=True, blank=True,
         related_name="equipment",
@@ -299,7 +339,9 @@ class Equipment(Dated):
 class EquipmentSetting(Dated):
     """An equipment's settings in one month (SEC annex §2.3 fig. 11 keeps them month by month)."""
 
-    equipment = models.ForeignKey(Equipment, on_delete=models.CASCADE, related_name="settings")
+    equipment = models.ForeignKey(
+        Equipment, verbose_name="equipo", on_delete=models.CASCADE, related_name="settings"
+    )
     month = models.DateField("mes", help_text="Primer día del mes.")
     capacity_a = models.PositiveIntegerField("capacidad (A)", null=True, blank=True)
     capacity_kva = models.PositiveIntegerField("capacidad (kVA)", null=True, blank=True)
@@ -315,6 +357,10 @@ class EquipmentSetting(Dated):
         constraints = [
             models.UniqueConstraint(fields=["equipment", "month"], name="equipment_setting_month"),
             models.CheckConstraint(condition=Q(month__day=1), name="equipment_setting_first_day"),
+            models.CheckConstraint(
+                condition=Q(capacity_a__isnull=False) | Q(capacity_kva__isnull=False),
+                name="equipment_setting_has_capacity",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -331,11 +377,18 @@ class Transformer(Dated):
 
     PHASES = ("RST", "RS", "RT", "ST", "R", "S", "T")
 
-    distributor = models.ForeignKey(Distributor, on_delete=models.PROTECT, related_name="+")
-    code = models.CharField("id transformador", max_length=30)
-    plate = models.CharField("placa", max_length=30)
+    distributor = models.ForeignKey(
+        Distributor,
+        verbose_name="empresa distribuidora",
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    code = models.CharField("id transformador", max_length=30, db_index=True)
+    plate = models.CharField("placa", max_length=30, db_index=True)
     name = models.CharField("nombre", max_length=120)
-    feeder = models.ForeignKey(Feeder, on_delete=models.PROTECT, related_name="transformers")
+    feeder = models.ForeignKey(
+        Feeder, verbose_name="alimentador", on_delete=models.PROTECT, related_name="transformers"
+    )
     pole = models.ForeignKey(
         Pole, verbose_name="poste (número)", on_delete=models.PROTECT, related_name="transformers"
     )
@@ -400,14 +453,21 @@ class Customer(Dated):
         COGENERATION = "cogeneracion", "Cogeneración"
         OTHER = "otra", "Otra"
 
-    distributor = models.ForeignKey(Distributor, on_delete=models.PROTECT, related_name="+")
-    number = models.CharField("número de cliente", max_length=20)
+    distributor = models.ForeignKey(
+        Distributor,
+        verbose_name="empresa distribuidora",
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    number = models.CharField("número de cliente", max_length=20, db_index=True)
     rut = models.CharField("RUT", max_length=12, db_index=True, help_text="Normalizado: 12345678-5")
     name = models.CharField("nombre", max_length=150)
     email = models.EmailField("correo electrónico", blank=True)
     phone = models.CharField("teléfono", max_length=20, blank=True)
     address = models.CharField("dirección", max_length=200)
-    comuna = models.ForeignKey(Comuna, on_delete=models.PROTECT, related_name="customers")
+    comuna = models.ForeignKey(
+        Comuna, verbose_name="comuna", on_delete=models.PROTECT, related_name="customers"
+    )
     billing_day = models.PositiveSmallIntegerField("día de facturación")
     service_capacity_kw = models.DecimalField(
         "capacidad del empalme (kW)", max_digits=7, decimal_places=1
@@ -439,10 +499,16 @@ class Customer(Dated):
             ),
             models.CheckConstraint(
                 condition=(
-                    Q(is_eg=True, eg_capacity_kw__gt=0, eg_connected_on__isnull=False)
+                    Q(is_eg=True, eg_capacity_kw__isnull=False, eg_capacity_kw__gt=0)
+                    & Q(eg_connected_on__isnull=False)
                     & ~Q(eg_technology="")
                 )
-                | Q(is_eg=False, eg_capacity_kw__isnull=True, eg_technology=""),
+                | Q(
+                    is_eg=False,
+                    eg_capacity_kw__isnull=True,
+                    eg_technology="",
+                    eg_connected_on__isnull=True,
+                ),
                 name="customer_eg_data_iff_eg",
             ),
         ]

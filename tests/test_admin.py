@@ -1,0 +1,338 @@
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+
+import pytest
+from django.apps import apps as registry
+from django.contrib import admin
+from django.contrib.auth.models import Group, Permission
+from django.contrib.gis.db.models import GeometryField
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils.text import capfirst
+
+from accounts.models import User
+from accounts.services import PLANNER_APPS, PLANNERS_GROUP
+from demand.models import MonthlyDemand
+from geo.admin import EstimatedCountPaginator, estimated_rows
+from geo.models import Comuna, Region
+from network.models import (
+    Customer,
+    Distributor,
+    Equipment,
+    EquipmentSetting,
+    Feeder,
+    Pole,
+    PowerTransformer,
+    Span,
+    Substation,
+    Transformer,
+)
+from tests import factories as f
+from vnr.models import VnrCode
+
+pytestmark = pytest.mark.django_db
+
+MAKERS = {
+    Region: f.make_region,
+    Comuna: f.make_comuna,
+    VnrCode: f.make_vnr,
+    Distributor: f.make_distributor,
+    Substation: f.make_substation,
+    PowerTransformer: f.make_power_transformer,
+    Feeder: f.make_feeder,
+    Pole: f.make_pole,
+    Span: f.make_span,
+    Equipment: f.make_equipment,
+    EquipmentSetting: f.make_equipment_setting,
+    Transformer: f.make_transformer,
+    Customer: f.make_customer,
+    MonthlyDemand: f.make_demand,
+    User: lambda: User.objects.create_user("usuario-admin", "u@example.cl", rut=f.valid_rut(9999)),
+    Group: lambda: Group.objects.create(name="Auditores"),
+}
+
+REGISTERED = sorted(admin.site._registry, key=lambda model: model._meta.label)
+PLANNER_MODELS = [m for m in REGISTERED if m._meta.app_label in PLANNER_APPS]
+STAFF_ONLY_MODELS = [m for m in REGISTERED if m._meta.app_label not in PLANNER_APPS]
+MAP_MODELS = [
+    m for m in REGISTERED if any(isinstance(fld, GeometryField) for fld in m._meta.fields)
+]
+
+# A script or stylesheet loaded from another host: the admin must work offline.
+EXTERNAL_ASSET = re.compile(r"<(?:script|link)\b[^>]*(?:src|href)=[\"']?(?:https?:)?//", re.I)
+
+
+def label(model) -> str:
+    return model._meta.label
+
+
+def admin_url(model, view: str, *args) -> str:
+    return reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_{view}", args=args)
+
+
+def make(model):
+    if model not in MAKERS:
+        pytest.fail(f"{label(model)} is registered in the admin: add a factory to MAKERS")
+    return MAKERS[model]()
+
+
+def assert_pages_open(client, model) -> None:
+    obj = make(model)
+    for url in (
+        admin_url(model, "changelist"),
+        admin_url(model, "changelist") + "?q=zz-1",
+        admin_url(model, "add"),
+        admin_url(model, "change", obj.pk),
+    ):
+        response = client.get(url)
+        assert response.status_code == 200, url
+
+
+def test_every_app_of_the_network_model_is_in_the_admin():
+    apps = {m._meta.app_label for m in REGISTERED}
+    assert {"geo", "vnr", "network", "demand", "accounts"} <= apps
+    for app in ("geo", "vnr", "network", "demand"):
+        missing = set(registry.get_app_config(app).get_models()) - set(REGISTERED)
+        assert not missing, f"not in the admin: {missing}"
+
+
+def test_planner_sees_the_network_models_on_the_admin_index(client, planner):
+    client.force_login(planner)
+    response = client.get(reverse("admin:index"))
+    assert response.status_code == 200
+    content = response.content.decode()
+    for model in (Pole, Feeder, Customer, VnrCode, Comuna, MonthlyDemand):
+        assert capfirst(model._meta.verbose_name_plural) in content
+    assert "Usuarios" not in content
+
+
+@pytest.mark.parametrize("model", PLANNER_MODELS, ids=label)
+def test_planner_opens_list_search_add_and_change_pages(client, planner, model):
+    client.force_login(planner)
+    assert_pages_open(client, model)
+
+
+@pytest.mark.parametrize("model", STAFF_ONLY_MODELS, ids=label)
+def test_planner_cannot_open_account_pages_but_a_superuser_can(client, planner, admin_user, model):
+    client.force_login(planner)
+    assert client.get(admin_url(model, "changelist")).status_code == 403
+    client.force_login(admin_user)
+    assert_pages_open(client, model)
+
+
+@pytest.mark.parametrize("model", PLANNER_MODELS, ids=label)
+def test_changelist_makes_no_query_per_row(client, planner, model):
+    client.force_login(planner)
+    pks = [make(model).pk]
+    with CaptureQueriesContext(connection) as one_row:
+        client.get(admin_url(model, "changelist"), {"id__in": pks[0]})
+    pks += [make(model).pk, make(model).pk]
+    with CaptureQueriesContext(connection) as three_rows:
+        response = client.get(admin_url(model, "changelist"), {"id__in": ",".join(map(str, pks))})
+    assert response.context["cl"].result_count == 3
+    assert len(three_rows) == len(one_row)
+
+
+def test_changelist_search_finds_a_pole_by_its_plate(client, planner):
+    pole = f.make_pole(plate="PX-12345")
+    f.make_pole(plate="PX-99999", feeder=pole.feeder)
+    client.force_login(planner)
+    response = client.get(admin_url(Pole, "changelist"), {"q": "px-123"})
+    assert response.status_code == 200
+    assert list(response.context["cl"].result_list) == [pole]
+
+
+@pytest.mark.parametrize("typed", ["12.345.678-5", "123456785", "12345678", "12345678-5"])
+def test_changelist_search_finds_a_customer_by_rut_however_typed(client, planner, typed):
+    customer = f.make_customer(rut="12345678-5")
+    other = f.make_customer(transformer=customer.transformer)
+    client.force_login(planner)
+    response = client.get(admin_url(Customer, "changelist"), {"q": typed})
+    found = list(response.context["cl"].result_list)
+    assert customer in found
+    assert other not in found
+
+
+def test_changelist_search_finds_a_customer_by_number_name_or_address(client, planner):
+    customer = f.make_customer(
+        number="CX-5550001", name="Rosa Xyzaraya", address="Pasaje Qwerty 123"
+    )
+    f.make_customer(transformer=customer.transformer)
+    client.force_login(planner)
+    for term in ("cx-5550001", "xyzaraya", "qwerty"):
+        response = client.get(admin_url(Customer, "changelist"), {"q": term})
+        assert list(response.context["cl"].result_list) == [customer], term
+
+
+def test_changelist_filters_by_distributor_kind_and_month(client, planner):
+    feeder = f.make_feeder()
+    f.make_demand(feeder=feeder)
+    client.force_login(planner)
+    for model, params in [
+        (
+            Feeder,
+            {"kind__exact": "subalimentador", "distributor__id__exact": feeder.distributor.pk},
+        ),
+        (Transformer, {"smmc__exact": "1", "kind__exact": "trifasico"}),
+        (Customer, {"is_eg__exact": "1"}),
+        (MonthlyDemand, {"month": f.this_month().isoformat(), "asset": "feeder"}),
+        (EquipmentSetting, {"month": f.this_month().isoformat()}),
+        (Span, {"phases": "3"}),
+    ]:
+        response = client.get(admin_url(model, "changelist"), params)
+        # An unknown filter would redirect to ?e=1.
+        assert response.status_code == 200, model
+
+
+def test_autocomplete_of_feeders_answers_a_planner(client, planner):
+    feeder = f.make_feeder(code="AL-AUTO")
+    client.force_login(planner)
+    response = client.get(
+        reverse("admin:autocomplete"),
+        {"app_label": "network", "model_name": "pole", "field_name": "feeder", "term": "AL-AU"},
+    )
+    assert response.status_code == 200
+    assert [r["id"] for r in response.json()["results"]] == [str(feeder.pk)]
+
+
+def test_big_foreign_keys_are_never_a_select_of_every_row():
+    huge = {Pole, Feeder, Transformer, Customer, VnrCode, Equipment}
+    for model, model_admin in admin.site._registry.items():
+        for field in model._meta.fields:
+            if field.related_model in huge:
+                widgets = {*model_admin.raw_id_fields, *model_admin.autocomplete_fields}
+                assert field.name in widgets, f"{label(model)}.{field.name} renders a <select>"
+
+
+def test_changelists_of_huge_tables_never_count_the_whole_table():
+    for model in (Pole, Span, Transformer, Customer, Equipment, MonthlyDemand, Feeder):
+        model_admin = admin.site._registry[model]
+        assert model_admin.show_full_result_count is False, model
+        assert model_admin.paginator is EstimatedCountPaginator, model
+
+
+def test_unfiltered_list_takes_the_row_estimate_and_filtered_list_counts(monkeypatch):
+    pole = f.make_pole()
+    f.make_pole(feeder=pole.feeder)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE network_pole")
+    monkeypatch.setattr(EstimatedCountPaginator, "exact_below", 1)
+
+    with CaptureQueriesContext(connection) as queries:
+        count = EstimatedCountPaginator(Pole.objects.all(), 50).count
+    assert count == estimated_rows("default", "network_pole") >= 2
+    assert not any("COUNT(" in q["sql"] for q in queries.captured_queries)
+
+    with CaptureQueriesContext(connection) as queries:
+        assert EstimatedCountPaginator(Pole.objects.filter(pk=pole.pk), 50).count == 1
+    assert any("COUNT(" in q["sql"] for q in queries.captured_queries)
+
+
+@pytest.mark.parametrize("model", MAP_MODELS, ids=label)
+def test_map_widget_loads_openlayers_from_our_static_files(client, planner, model):
+    obj = make(model)
+    client.force_login(planner)
+    for url in (admin_url(model, "change", obj.pk), admin_url(model, "add")):
+        content = client.get(url).content.decode()
+        assert "/static/vendor/ol/ol.js" in content
+        assert "/static/vendor/ol/ol.css" in content
+        assert "/static/gis/js/OLMapWidget.js" in content
+        assert "new MapWidget(options)" in content
+        assert not EXTERNAL_ASSET.search(content), EXTERNAL_ASSET.search(content).group(0)
+        assert "cdn." not in content
+        assert "ol.source.OSM" not in content
+
+
+def test_map_widget_starts_on_chile_with_no_base_layer_by_default(client, planner, settings):
+    settings.MAP_BASE_LAYER_URL = ""
+    client.force_login(planner)
+    content = client.get(admin_url(Pole, "add")).content.decode()
+    assert "options['default_lon'] = -70.65;" in content
+    assert "options['default_lat'] = -33.45;" in content
+    assert "ol.layer.Graticule" in content
+    assert "ol.source.XYZ" not in content
+
+
+def test_map_widget_uses_the_configured_base_layer(client, planner, settings):
+    settings.MAP_BASE_LAYER_URL = "https://tiles.example.cl/{z}/{x}/{y}.png"
+    client.force_login(planner)
+    content = client.get(admin_url(Pole, "add")).content.decode()
+    assert "ol.source.XYZ" in content
+    assert "tiles.example.cl" in content
+    assert not EXTERNAL_ASSET.search(content)
+
+
+def test_planner_moves_a_pole_on_the_change_form(client, planner):
+    pole = f.make_pole()
+    client.force_login(planner)
+    data = {
+        "distributor": pole.distributor_id,
+        "plate": pole.plate,
+        "feeder": pole.feeder_id,
+        "vnr": pole.vnr_id,
+        "mt_voltage_kv": "13.2",
+        "bt_voltage_v": "380",
+        "material": "hormigón",
+        "height_m": "11.5",
+        "location": '{"type": "Point", "coordinates": [-7865000.0, -3953000.0]}',
+        "as_of": "2025-01-31",
+    }
+    response = client.post(admin_url(Pole, "change", pole.pk), data)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    pole.refresh_from_db()
+    assert pole.location.srid == 4326
+    assert pole.location.x == pytest.approx(-70.65, abs=0.01)
+    assert pole.location.y == pytest.approx(-33.42, abs=0.05)
+    assert pole.mt_voltage_kv == Decimal("13.2")
+
+
+def test_change_form_rejects_a_sub_feeder_without_owner_instead_of_crashing(client, planner):
+    feeder = f.make_feeder()
+    client.force_login(planner)
+    data = {
+        "distributor": feeder.distributor_id,
+        "code": feeder.code,
+        "name": feeder.name,
+        "substation": feeder.substation_id,
+        "kind": "subalimentador",
+        "owner": "",
+        "purchase_node": "",
+        "nominal_voltage_kv": "12",
+        "capacity_a": "400",
+        "power_kva": "8000",
+        "short_circuit_kva": "150000",
+        "as_of": "2025-01-31",
+    }
+    response = client.post(admin_url(Feeder, "change", feeder.pk), data)
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors
+
+
+def test_staff_without_the_planners_group_is_forbidden(client, django_user_model):
+    staff = django_user_model.objects.create_user("personal", password="x", is_staff=True)
+    client.force_login(staff)
+    assert client.get(admin_url(Pole, "changelist")).status_code == 403
+    assert client.get(admin_url(Pole, "add")).status_code == 403
+
+
+def test_planners_group_has_full_rights_on_the_network_model():
+    group = Group.objects.get(name=PLANNERS_GROUP)
+    granted = set(group.permissions.values_list("content_type__app_label", "codename"))
+    for model in PLANNER_MODELS:
+        for action in ("add", "change", "delete", "view"):
+            codename = f"{action}_{model._meta.model_name}"
+            assert (model._meta.app_label, codename) in granted
+
+
+def test_planners_group_cannot_manage_user_accounts_or_groups(planner):
+    group = Group.objects.get(name=PLANNERS_GROUP)
+    apps = set(group.permissions.values_list("content_type__app_label", flat=True))
+    assert apps <= set(PLANNER_APPS)
+    assert not Permission.objects.filter(
+        group=group, content_type__app_label__in=["accounts", "auth", "admin", "sessions"]
+    ).exists()
+    assert not planner.has_perm("accounts.change_user")
+    assert not planner.has_perm("accounts.view_user")
