@@ -197,3 +197,10 @@ def _rows(sql: str):
     with connection.cursor() as cur:
         cur.execute(sql)
         return cur.fetchall()
+
+
+def test_seed_demo_gives_planners_a_way_into_the_admin(demo_network, client, capsys):
+    call_command("seed_demo", "--keep-existing")
+    assert "planificador / planificador-demo" in capsys.readouterr().out
+    assert client.login(username="planificador", password="planificador-demo")
+    assert client.get("/admin/network/pole/").status_code == 200

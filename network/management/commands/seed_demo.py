@@ -4,6 +4,7 @@ from datetime import date
 
 from django.core.management.base import BaseCommand, CommandError
 
+from accounts.services import ensure_demo_planner
 from network.services.seed import SCALES, SeedRefused, holds_demo_data, seed_network
 
 
@@ -38,6 +39,7 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         if options["keep_existing"] and holds_demo_data():
             self.stdout.write("Datos de demostración ya cargados; nada que hacer.")
+            self._demo_planner(options)
             return
         try:
             counts = seed_network(
@@ -57,3 +59,9 @@ class Command(BaseCommand):
             f"{counts['transformers']:,} transformadores, {counts['customers']:,} clientes, "
             f"{counts['demands']:,} demandas mensuales en {counts['seconds']} s."
         )
+        self._demo_planner(options)
+
+    def _demo_planner(self, options) -> None:
+        if options["scale"] == "demo":
+            credentials = ensure_demo_planner()
+            self.stdout.write(f"Planificador de demostración en /admin/: {credentials}")
