@@ -8,6 +8,7 @@ from django.contrib import admin
 from django.contrib.gis.admin import GISModelAdmin
 from django.core.paginator import Paginator
 from django.db import connections
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.functional import cached_property
@@ -53,6 +54,22 @@ class LargeTableMixin:
     show_facets = admin.ShowFacets.NEVER
     paginator = EstimatedCountPaginator
     list_per_page = 50
+    # Plates and codes are searched by prefix, as typed or upper-cased, on their own
+    # (varchar_pattern_ops) index; a case-insensitive LIKE would scan millions of rows.
+    identifier_fields: tuple[str, ...] = ()
+
+    def get_search_results(self, request, queryset, search_term):
+        term = search_term.strip()
+        if not self.identifier_fields or not term:
+            return super().get_search_results(request, queryset, search_term)
+        query = Q()
+        for name in self.identifier_fields:
+            for variant in dict.fromkeys((term, term.upper())):
+                query |= Q(**{f"{name}__startswith": variant})
+        for name in self.search_fields:
+            if name.lstrip("^=@") not in self.identifier_fields:
+                query |= Q(**{f"{name}__icontains": term})
+        return queryset.filter(query), False
 
 
 def last_months(count: int, today: date | None = None) -> list[date]:

@@ -116,7 +116,8 @@ class PoleAdmin(LargeTableMixin, UtmMixin, MapAdmin):
     list_display = ["plate", "feeder", "distributor", "mt_voltage_kv", "bt_voltage_v", "vnr"]
     list_filter = ["distributor", "feeder__substation__comuna__region"]
     list_select_related = ["feeder", "distributor", "vnr"]
-    search_fields = ["^plate"]
+    search_fields = ["plate"]
+    identifier_fields = ("plate",)
     autocomplete_fields = ["feeder", "vnr"]
     readonly_fields = ["utm_coordinates"]
     ordering = ["distributor_id", "plate"]
@@ -136,7 +137,8 @@ class SpanAdmin(LargeTableMixin, MapAdmin):
     ]  # fmt: skip
     list_filter = ["distributor", PhasesFilter]
     list_select_related = ["feeder", "from_pole", "to_pole"]
-    search_fields = ["^code"]
+    search_fields = ["code"]
+    identifier_fields = ("code",)
     autocomplete_fields = ["feeder", "vnr"]
     raw_id_fields = ["from_pole", "to_pole"]
     ordering = ["distributor_id", "code"]
@@ -175,7 +177,8 @@ class EquipmentAdmin(LargeTableMixin, UtmMixin, MapAdmin):
     ]  # fmt: skip
     list_filter = ["kind", "distributor"]
     list_select_related = ["feeder", "pole"]
-    search_fields = ["^code"]
+    search_fields = ["code"]
+    identifier_fields = ("code",)
     autocomplete_fields = ["feeder", "vnr"]
     raw_id_fields = ["pole"]
     readonly_fields = ["utm_coordinates"]
@@ -208,7 +211,8 @@ class EquipmentSettingAdmin(LargeTableMixin, admin.ModelAdmin):
     ]  # fmt: skip
     list_select_related = ["equipment"]
     list_filter = [MonthFilter, "equipment__kind", "equipment__distributor"]
-    search_fields = ["=equipment__code"]
+    search_fields = ["equipment__code"]
+    identifier_fields = ("equipment__code",)
     raw_id_fields = ["equipment"]
     ordering = ["-equipment_id", "-month"]
 
@@ -221,7 +225,8 @@ class TransformerAdmin(LargeTableMixin, UtmMixin, MapAdmin):
     list_display_links = ["code", "plate"]
     list_filter = ["distributor", "kind", "phases", "smmc"]
     list_select_related = ["feeder"]
-    search_fields = ["^code", "^plate", "name"]
+    search_fields = ["code", "plate", "name"]
+    identifier_fields = ("code", "plate")
     autocomplete_fields = ["feeder", "vnr"]
     raw_id_fields = ["pole"]
     readonly_fields = ["utm_coordinates"]
