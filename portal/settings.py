@@ -7,6 +7,7 @@ production overrides them (see `.env.example` and `manage.py check --deploy`).
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -68,6 +69,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.gis",
     "django.contrib.humanize",
+    "captcha",
+    "axes",
+    "portal",
     "accounts",
     "geo",
     "vnr",
@@ -75,6 +79,17 @@ INSTALLED_APPS = [
     "demand",
     "metering",
 ]
+
+# Registration captcha: "simple" is self-hosted and works offline; "recaptcha" (Google) needs
+# RECAPTCHA_PUBLIC_KEY and RECAPTCHA_PRIVATE_KEY and internet access from the users' browsers.
+CAPTCHA_BACKEND = env_str("CAPTCHA_BACKEND", "simple")
+if CAPTCHA_BACKEND == "recaptcha":
+    INSTALLED_APPS.append("django_recaptcha")
+    RECAPTCHA_PUBLIC_KEY = env_str("RECAPTCHA_PUBLIC_KEY")
+    RECAPTCHA_PRIVATE_KEY = env_str("RECAPTCHA_PRIVATE_KEY")
+CAPTCHA_TEST_MODE = env_bool("CAPTCHA_TEST_MODE", False)
+CAPTCHA_LENGTH = 5
+CAPTCHA_FONT_SIZE = 30
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
@@ -85,7 +100,25 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last: it answers repeated failed logins with the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
+
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Login throttling: after AXES_FAILURE_LIMIT failures for a username from one address, that
+# pair is locked out for AXES_COOLOFF_MINUTES.
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_TEMPLATE = "accounts/lockout.html"
+AXES_RESET_ON_SUCCESS = True
+
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "network:search"
+LOGOUT_REDIRECT_URL = "landing"
 
 ROOT_URLCONF = "portal.urls"
 WSGI_APPLICATION = "portal.wsgi.application"

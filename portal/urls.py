@@ -1,12 +1,33 @@
 from django.contrib import admin
-from django.urls import path
-from django.views.generic import TemplateView
+from django.urls import include, path
+
+from portal import views
 
 admin.site.site_header = "Portal de información de la red de distribución"
 admin.site.site_title = "Administración de la red"
 admin.site.index_title = "Mantención del modelo de red"
 
+network_patterns = (
+    [
+        path("buscar/", views.LocationSearchView.as_view(), name="search"),
+        path("opciones/<str:level>/", views.cascade_options, name="options"),
+        path("subestaciones/<int:pk>/", views.SubstationDetailView.as_view(), name="substation"),
+        path("alimentadores/<int:pk>/", views.FeederDetailView.as_view(), name="feeder"),
+        path(
+            "transformadores/<int:pk>/",
+            views.TransformerDetailView.as_view(),
+            name="transformer",
+        ),
+        path("transformador/", views.TransformerSearchView.as_view(), name="transformer_search"),
+        path("vnr/", views.VnrSearchView.as_view(), name="vnr"),
+    ],
+    "network",
+)
+
 urlpatterns = [
-    path("", TemplateView.as_view(template_name="portal/landing.html"), name="landing"),
+    path("", views.LandingView.as_view(), name="landing"),
+    path("red/", include(network_patterns)),
+    path("cuentas/", include("accounts.urls")),
+    path("captcha/", include("captcha.urls")),
     path("admin/", admin.site.urls),
 ]

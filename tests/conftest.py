@@ -36,3 +36,26 @@ def demo_network(django_db_setup, django_db_blocker) -> dict[str, int]:
 
     with django_db_blocker.unblock():
         return seed_network("demo", progress=False, log=lambda _: None)
+
+
+@pytest.fixture
+def public_user(django_user_model):
+    return django_user_model.objects.create_user(
+        "desarrollador_pmgd",
+        "pmgd@example.cl",
+        "clave-segura-123",
+        profile="public",
+        rut="11111111-1",
+    )
+
+
+@pytest.fixture
+def public_client(client, public_user):
+    client.force_login(public_user)
+    return client
+
+
+def pytest_collection_modifyitems(items):
+    # Browser tests run last: their live server commits, and the flush after them empties the
+    # database, which would take the session's demo data set away from the tests that follow.
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)

@@ -1,0 +1,47 @@
+"""GUARDAR: the page the user sees, rendered on the server as a PDF (WeasyPrint).
+
+The same template renders both; in PDF mode the map is a static SVG with scale bar and legend,
+scripts are left out, and the print stylesheet applies (WeasyPrint renders for print media).
+Static files are read from disk, never fetched over the network.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+from urllib.parse import unquote, urlparse
+
+from django.conf import settings
+from django.contrib.staticfiles import finders
+from django.http import HttpRequest, HttpResponse
+from django.template.loader import render_to_string
+from django.utils.text import slugify
+
+PDF_CONTENT_TYPE = "application/pdf"
+
+
+def wants_pdf(request: HttpRequest) -> bool:
+    return request.GET.get("formato") == "pdf"
+
+
+def _static_fetcher(url: str, *args, **kwargs) -> dict:
+    """Serve /static/ URLs from the static files finders; refuse anything else."""
+    path = unquote(urlparse(url).path)
+    if path.startswith(settings.STATIC_URL):
+        found = finders.find(path[len(settings.STATIC_URL) :])
+        if found:
+            mime, _ = mimetypes.guess_type(found)
+            with open(found, "rb") as handle:
+                return {"string": handle.read(), "mime_type": mime}
+    raise ValueError(f"PDF: recurso no disponible sin conexión: {url}")
+
+
+def render_pdf(request: HttpRequest, template: str, context: dict, filename: str) -> HttpResponse:
+    from weasyprint import HTML
+
+    html = render_to_string(template, {**context, "pdf": True}, request=request)
+    document = HTML(
+        string=html, base_url=request.build_absolute_uri("/"), url_fetcher=_static_fetcher
+    )
+    response = HttpResponse(document.write_pdf(), content_type=PDF_CONTENT_TYPE)
+    response["Content-Disposition"] = f'attachment; filename="{slugify(filename) or "pagina"}.pdf"'
+    return response

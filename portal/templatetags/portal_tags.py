@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django import template
+from django.utils.http import urlencode
+
+register = template.Library()
+
+
+@register.simple_tag(takes_context=True)
+def pdf_url(context) -> str:
+    """The current page with its filters, as a PDF (GUARDAR)."""
+    request = context["request"]
+    params = request.GET.copy()
+    params["formato"] = "pdf"
+    return f"{request.path}?{params.urlencode()}"
+
+
+@register.simple_tag(takes_context=True)
+def page_url(context, number: int, name: str = "") -> str:
+    params = context["request"].GET.copy()
+    params[name or "pagina"] = number
+    params.pop("formato", None)
+    return f"?{params.urlencode()}"
+
+
+@register.filter
+def clp(value) -> str:
+    """A peso amount as Chileans write it: $ 1.234.567."""
+    if value is None or value == "":
+        return "—"
+    amount = int(Decimal(value).quantize(Decimal(1)))
+    return "$ " + f"{amount:,}".replace(",", ".")
+
+
+@register.filter
+def num(value, decimals: int = 1) -> str:
+    """A figure with Chilean separators: 1.234,5."""
+    if value is None or value == "":
+        return "—"
+    text = f"{Decimal(value):,.{int(decimals)}f}"
+    return text.replace(",", "_").replace(".", ",").replace("_", ".")
+
+
+@register.simple_tag
+def query(**kwargs) -> str:
+    return urlencode({k: v for k, v in kwargs.items() if v not in (None, "")})

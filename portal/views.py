@@ -1,0 +1,500 @@
+"""The public profile's pages (SEC annex §2): location search, detail pages, searches.
+
+Every page of network data needs a login, is written to the access log, and prints (IMPRIMIR)
+and saves as PDF (GUARDAR, `?formato=pdf`) with the same content.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.contrib.auth.views import redirect_to_login
+from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
+from django.db.models import Prefetch
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
+from django.utils.http import urlencode
+from django.views.generic import TemplateView
+
+from demand.models import MonthlyDemand
+from network.models import (
+    Customer,
+    Equipment,
+    EquipmentSetting,
+    Feeder,
+    Pole,
+    Span,
+    Substation,
+    Transformer,
+)
+from portal import pdf
+from portal.forms import (
+    LEVELS,
+    FeederAssetSearchForm,
+    LocationForm,
+    TransformerSearchForm,
+    VnrSearchForm,
+    options_for,
+)
+from vnr.models import VnrCode
+
+GRID_PAGE_SIZE = 20
+ASSET_PAGE_SIZE = 10
+DEMAND_MONTHS = 12
+
+
+def log_access(request: HttpRequest, kind: str, reference: str = "") -> None:
+    from accounts.services import log_access as write
+
+    write(request, kind, reference + (" (PDF)" if pdf.wants_pdf(request) else ""))
+
+
+def paginate(request: HttpRequest, items, per_page: int, param: str = "pagina"):
+    """A page of `items`; a bad page number gets a message and the nearest real page."""
+    paginator = Paginator(items, per_page)
+    raw = request.GET.get(param, "1")
+    try:
+        return paginator.page(raw)
+    except PageNotAnInteger:
+        messages.warning(request, f"«{raw[:20]}» no es un número de página; se muestra la 1.")
+        return paginator.page(1)
+    except EmptyPage:
+        last = paginator.num_pages
+        messages.warning(request, f"La página {raw} no existe; se muestra la última ({last}).")
+        return paginator.page(last)
+
+
+def search_url(**levels) -> str:
+    return f"{reverse('network:search')}?{urlencode({k: v for k, v in levels.items() if v})}"
+
+
+def location_breadcrumb(region, comuna, substation=None, feeder=None) -> list[tuple[str, str]]:
+    """REGIÓN › COMUNA › SUBESTACIÓN › ALIMENTADOR, each a link to the search at its level."""
+    crumbs = [
+        (region.name, search_url(region=region.code)),
+        (comuna.name, search_url(region=region.code, comuna=comuna.code)),
+    ]
+    if substation:
+        crumbs.append(
+            (
+                f"Subestación {substation.name}",
+                search_url(region=region.code, comuna=comuna.code, subestacion=substation.pk),
+            )
+        )
+    if feeder:
+        crumbs.append(
+            (
+                f"Alimentador {feeder.name}",
+                search_url(
+                    region=region.code,
+                    comuna=comuna.code,
+                    subestacion=substation.pk,
+                    alimentador=feeder.pk,
+                ),
+            )
+        )
+    return crumbs
+
+
+def without_boundaries(path: str) -> list[str]:
+    """The comuna and región boundaries under `path`: megabytes no page needs."""
+    return [f"{path}comuna__boundary", f"{path}comuna__region__boundary"]
+
+
+def last_demands(**asset) -> list[MonthlyDemand]:
+    return list(MonthlyDemand.objects.filter(**asset).order_by("-month")[:DEMAND_MONTHS])
+
+
+class PortalPage(LoginRequiredMixin, TemplateView):
+    """A page of network data: login, access log, IMPRIMIR and GUARDAR."""
+
+    access_kind = ""
+    pdf_name = "pagina"
+    page_title = ""
+
+    def handle_no_permission(self):
+        return redirect_to_login(self.request.get_full_path())
+
+    def reference(self) -> str:
+        return ""
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["printable"] = True
+        context["pdf"] = False
+        context["breadcrumb"] = [(self.page_title, "")] if self.page_title else []
+        return context
+
+    def render_to_response(self, context, **response_kwargs):
+        if self.access_kind:
+            log_access(self.request, self.access_kind, self.reference())
+        if pdf.wants_pdf(self.request):
+            return pdf.render_pdf(
+                self.request, self.template_name, context, context.get("pdf_name", self.pdf_name)
+            )
+        return super().render_to_response(context, **response_kwargs)
+
+
+def map_context(layers_for: str, asset, pdf_mode: bool, title: str = "") -> dict:
+    from geo.services import maps
+
+    layers = getattr(maps, layers_for)(asset)
+    if pdf_mode:
+        return {"map_static": maps.render_static_svg(layers, title=title)}
+    return {"map_html": maps.render_interactive(layers)}
+
+
+class LandingView(TemplateView):
+    template_name = "portal/landing.html"
+
+
+class LocationSearchView(PortalPage):
+    """BUSCAR UBICACIÓN and the grid of the deepest level chosen (annex §2.3 figs. 5-13)."""
+
+    template_name = "portal/search.html"
+    access_kind = "busqueda"
+    pdf_name = "busqueda-ubicacion"
+    page_title = "Buscar ubicación"
+
+    def reference(self) -> str:
+        return self.request.GET.urlencode()[:200]
+
+    def get(self, request, *args, **kwargs):
+        submitted = any(request.GET.get(level) for level in LEVELS)
+        form = LocationForm(request.GET if submitted else None)
+        if submitted and form.is_valid() and form.deepest == "transformador":
+            transformer = form.cleaned_data["transformador"]
+            return redirect("network:transformer", pk=transformer.pk)
+        context = self.get_context_data(form=form, submitted=submitted)
+        if submitted and form.is_valid():
+            context.update(self.grid(form))
+        return self.render_to_response(context)
+
+    def grid(self, form: LocationForm) -> dict:
+        data = form.cleaned_data
+        region, comuna = data["region"], data["comuna"]
+        substation, feeder = data["subestacion"], data["alimentador"]
+        breadcrumb = location_breadcrumb(region, comuna, substation, feeder)
+        where = {"region": region, "comuna": comuna}
+        if feeder:
+            rows = Transformer.objects.filter(feeder=feeder).order_by("code").only(
+                "pk", "code", "name", "as_of"
+            )  # fmt: skip
+            return {
+                "level": "alimentador",
+                "page": paginate(self.request, rows, GRID_PAGE_SIZE),
+                "breadcrumb": breadcrumb,
+                "feeder": feeder,
+                "data_as_of": feeder.as_of,
+                **where,
+            }
+        if substation:
+            feeders = (
+                Feeder.objects.filter(substation=substation)
+                .order_by("name")
+                .prefetch_related(
+                    Prefetch(
+                        "transformers",
+                        Transformer.objects.order_by("code").only("pk", "code", "feeder_id"),
+                    )
+                )
+            )
+            return {
+                "level": "subestacion",
+                "page": paginate(self.request, feeders, GRID_PAGE_SIZE),
+                "breadcrumb": breadcrumb,
+                "substation": substation,
+                "data_as_of": substation.as_of,
+                **where,
+            }
+        substations = Substation.objects.filter(comuna=comuna).order_by("code").defer("location")
+        return {
+            "level": "comuna",
+            "page": paginate(self.request, substations, GRID_PAGE_SIZE),
+            "breadcrumb": breadcrumb,
+            **where,
+        }
+
+
+def cascade_options(request: HttpRequest, level: str) -> HttpResponse:
+    """The choices of one level of the cascade, for the script that fills the next list."""
+    if not request.user.is_authenticated:
+        return JsonResponse({"error": "Debe ingresar para consultar la red."}, status=401)
+    if level not in LEVELS[1:]:
+        return JsonResponse({"error": f"Nivel desconocido: {level[:30]}"}, status=404)
+    parent = request.GET.get("parent", "")
+    if len(parent) > 30 or not parent.replace("-", "").isalnum():
+        return JsonResponse({"error": "Valor de búsqueda no válido."}, status=400)
+    options = [{"value": v, "label": label} for v, label in options_for(level, parent)]
+    return JsonResponse({"level": level, "options": options})
+
+
+class SubstationDetailView(PortalPage):
+    template_name = "portal/substation_detail.html"
+    access_kind = "subestacion"
+
+    def reference(self) -> str:
+        return self.substation.code
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        substation = get_object_or_404(
+            Substation.objects.select_related("comuna__region", "distributor").defer(
+                *without_boundaries("")
+            ),
+            pk=kwargs["pk"],
+        )
+        self.substation = substation
+        feeders = list(substation.feeders.order_by("name"))
+        transformers = (
+            Transformer.objects.filter(feeder__substation=substation)
+            .order_by("code")
+            .values_list("pk", "code", "name")
+        )
+        context.update(
+            substation=substation,
+            power_transformers=list(substation.power_transformers.order_by("code")),
+            feeders=feeders,
+            transformers=list(transformers),
+            breadcrumb=[
+                *location_breadcrumb(substation.comuna.region, substation.comuna),
+                (f"Subestación {substation.name}", ""),
+            ],
+            data_as_of=substation.as_of,
+            pdf_name=f"subestacion-{substation.code}",
+            **map_context(
+                "substation_layers",
+                substation,
+                pdf.wants_pdf(self.request),
+                title=f"Subestación {substation.name}",
+            ),
+        )
+        return context
+
+
+class FeederDetailView(PortalPage):
+    template_name = "portal/feeder_detail.html"
+    access_kind = "alimentador"
+
+    def reference(self) -> str:
+        return self.feeder.code
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        feeder = get_object_or_404(
+            Feeder.objects.select_related(
+                "substation__comuna__region", "distributor", "owner", "purchase_node"
+            ).defer(*without_boundaries("substation__")),
+            pk=kwargs["pk"],
+        )
+        self.feeder = feeder
+        substation = feeder.substation
+        kmz = settings.KMZ_DIR / f"{feeder.code}.kmz"
+        context.update(
+            feeder=feeder,
+            substation=substation,
+            demands=last_demands(feeder=feeder),
+            transformers=list(
+                feeder.transformers.order_by("code").values_list("pk", "code", "name")
+            ),
+            kmz_available=kmz.exists(),
+            breadcrumb=[
+                *location_breadcrumb(substation.comuna.region, substation.comuna, substation),
+                (f"Alimentador {feeder.name}", ""),
+            ],
+            data_as_of=feeder.as_of,
+            pdf_name=f"alimentador-{feeder.code}",
+            **self.asset_search(feeder),
+            **map_context("feeder_layers", feeder, pdf.wants_pdf(self.request), title=str(feeder)),
+        )
+        return context
+
+    def asset_search(self, feeder: Feeder) -> dict:
+        """Poles, spans or equipment of this feeder by id (annex §2.3 fig. 11)."""
+        params = self.request.GET
+        if "tipo" not in params:
+            return {"asset_form": FeederAssetSearchForm()}
+        form = FeederAssetSearchForm(params)
+        if not form.is_valid():
+            return {"asset_form": form}
+        kind, term = form.cleaned_data["tipo"], form.cleaned_data["id"].strip()
+        if kind == "poste":
+            rows = Pole.objects.filter(feeder=feeder).select_related("vnr").order_by("plate")
+            field = "plate"
+        elif kind == "vano":
+            rows = (
+                Span.objects.filter(feeder=feeder)
+                .select_related("vnr", "from_pole", "to_pole")
+                .order_by("code")
+            )
+            field = "code"
+        else:
+            rows = (
+                Equipment.objects.filter(feeder=feeder)
+                .select_related("vnr")
+                .prefetch_related(
+                    Prefetch(
+                        "settings",
+                        EquipmentSetting.objects.order_by("-month"),
+                        to_attr="history",
+                    )
+                )
+                .order_by("code")
+            )
+            field = "code"
+        if term:
+            rows = rows.filter(**{f"{field}__startswith": term.upper()})
+        page = paginate(self.request, rows, ASSET_PAGE_SIZE, param="pagina_activo")
+        if kind == "poste":
+            zone = feeder.substation.comuna.region.utm_zone
+            for pole in page.object_list:
+                pole.utm_point = _utm(pole.location, zone)
+        if kind == "equipo":
+            for equipment in page.object_list:
+                equipment.history = equipment.history[:DEMAND_MONTHS]
+        return {"asset_form": form, "asset_kind": kind, "asset_term": term, "asset_page": page}
+
+
+def _utm(point, zone):
+    from geo.lib.utm import point_to_utm
+
+    return point_to_utm(point, zone)
+
+
+class TransformerDetailView(PortalPage):
+    template_name = "portal/transformer_detail.html"
+    access_kind = "transformador"
+
+    def reference(self) -> str:
+        return self.transformer.code
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        transformer = get_object_or_404(
+            Transformer.objects.select_related(
+                "feeder__substation__comuna__region", "pole", "vnr"
+            ).defer(*without_boundaries("feeder__substation__")),
+            pk=kwargs["pk"],
+        )
+        self.transformer = transformer
+        feeder = transformer.feeder
+        context.update(
+            transformer=transformer,
+            feeder=feeder,
+            substation=feeder.substation,
+            demands=last_demands(transformer=transformer) if transformer.smmc else [],
+            breadcrumb=[
+                *location_breadcrumb(
+                    feeder.substation.comuna.region,
+                    feeder.substation.comuna,
+                    feeder.substation,
+                    feeder,
+                ),
+                (f"Transformador {transformer.code}", ""),
+            ],
+            data_as_of=transformer.as_of,
+            pdf_name=f"transformador-{transformer.code}",
+            **map_context(
+                "transformer_layers",
+                transformer,
+                pdf.wants_pdf(self.request),
+                title=str(transformer),
+            ),
+        )
+        return context
+
+
+class TransformerSearchView(PortalPage):
+    """Simple transformer search (annex §2.4): never reveals who the customer is."""
+
+    template_name = "portal/transformer_search.html"
+    access_kind = "busqueda"
+    pdf_name = "busqueda-transformador"
+    page_title = "Buscar transformador"
+
+    def reference(self) -> str:
+        return self.request.GET.urlencode()[:200]
+
+    def get(self, request, *args, **kwargs):
+        submitted = any(k in request.GET for k in TransformerSearchForm.base_fields)
+        form = TransformerSearchForm(request.GET if submitted else None)
+        context = self.get_context_data(form=form, submitted=submitted)
+        status = 200
+        if submitted and form.is_valid():
+            results = self.find(form.cleaned_data)
+            context["results"] = [
+                {
+                    "transformer": t,
+                    "feeder": t.feeder,
+                    "substation": t.feeder.substation,
+                    "demands": last_demands(transformer=t) if t.smmc else [],
+                }
+                for t in results
+            ]
+            if results:
+                context["data_as_of"] = max(t.as_of for t in results)
+                context["breadcrumb"] = [("Buscar transformador", ""), (results[0].code, "")]
+            else:
+                context["not_found"] = self.not_found_message(form.cleaned_data)
+                status = 404
+        response = self.render_to_response(context)
+        if not pdf.wants_pdf(request):
+            response.status_code = status
+        return response
+
+    @staticmethod
+    def find(data: dict) -> list[Transformer]:
+        transformers = (
+            Transformer.objects.select_related("feeder__substation__comuna__region", "pole", "vnr")
+            .defer(*without_boundaries("feeder__substation__"))
+            .order_by("distributor_id", "code")
+        )
+        if data["placa_transformador"]:
+            plate = data["placa_transformador"].upper()
+            return list(transformers.filter(plate=plate))
+        if data["placa_poste"]:
+            return list(transformers.filter(pole__plate=data["placa_poste"].upper()))
+        # Only the transformer of the service point: nothing about the customer leaves here.
+        ids = Customer.objects.filter(number=data["cliente"]).values("transformer_id")
+        return list(transformers.filter(pk__in=ids))
+
+    @staticmethod
+    def not_found_message(data: dict) -> str:
+        if data["placa_transformador"]:
+            return f"No se encontró el transformador de placa {data['placa_transformador']}."
+        if data["placa_poste"]:
+            return f"No se encontró un transformador en el poste {data['placa_poste']}."
+        return f"No se encontró el cliente número {data['cliente']}."
+
+
+class VnrSearchView(PortalPage):
+    """VNR code search (annex §2.5, figs. 17-18)."""
+
+    template_name = "portal/vnr.html"
+    access_kind = "vnr"
+    pdf_name = "codigo-vnr"
+    page_title = "Código VNR"
+
+    def reference(self) -> str:
+        return self.request.GET.get("codigo", "")[:30]
+
+    def get(self, request, *args, **kwargs):
+        submitted = "codigo" in request.GET
+        form = VnrSearchForm(request.GET if submitted else None)
+        context = self.get_context_data(form=form, submitted=submitted)
+        status = 200
+        if submitted and form.is_valid():
+            code = form.cleaned_data["codigo"].strip()
+            vnr = VnrCode.objects.filter(code__iexact=code).first()
+            if vnr:
+                context.update(vnr=vnr, data_as_of=vnr.as_of, pdf_name=f"vnr-{vnr.code}")
+                context["breadcrumb"] = [("Código VNR", reverse("network:vnr")), (vnr.code, "")]
+            else:
+                context["not_found"] = f"No se encontró el código VNR {code}."
+                status = 404
+        response = self.render_to_response(context)
+        if not pdf.wants_pdf(request):
+            response.status_code = status
+        return response

@@ -1,0 +1,106 @@
+"""The public profile's main flow in headless Chromium, against the real pages, offline."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from network.models import Feeder, Pole
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def browser_page():
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        context = browser.new_context(accept_downloads=True, locale="es-CL")
+        page = context.new_page()
+        outside: list[str] = []
+
+        def only_local(route):
+            # Pages must work offline: a request that leaves the test server fails the test.
+            if route.request.url.startswith(page.base_url):
+                route.continue_()
+            else:
+                outside.append(route.request.url)
+                route.abort()
+
+        page.route("**/*", only_local)
+        yield page, outside
+        browser.close()
+
+
+def test_registration_cascade_feeder_detail_pole_search_and_guardar(
+    demo_network, live_server, browser_page, settings, tmp_path
+):
+    settings.CAPTCHA_TEST_MODE = True
+    page, outside = browser_page
+    page.base_url = live_server.url
+    feeder = Feeder.objects.filter(kind="alimentador").select_related("substation__comuna__region")[
+        0
+    ]
+    substation = feeder.substation
+    pole = Pole.objects.filter(feeder=feeder).order_by("plate")[3]
+
+    page.goto(live_server.url + "/")
+    page.get_by_role("link", name="Registrarse").first.click()
+    page.fill("input[name=username]", "desarrolladora_pmgd")
+    page.fill("input[name=email]", "pmgd@ejemplo.cl")
+    page.fill("input[name=rut]", "12.345.678-5")
+    page.fill("input[name=password1]", "Generacion-Distribuida-2026")
+    page.fill("input[name=password2]", "Generacion-Distribuida-2026")
+    page.fill("input[name=captcha_1]", "PASSED")
+    page.locator("form button[type=submit], form input[type=submit]").last.click()
+    page.wait_for_url("**/red/buscar/**")
+
+    # Each choice loads the next list without reloading the page.
+    page.select_option("select[name=region]", substation.comuna.region.code)
+    page.wait_for_selector(
+        f"select[name=comuna] option[value='{substation.comuna.code}']", state="attached"
+    )
+    page.select_option("select[name=comuna]", substation.comuna.code)
+    page.wait_for_selector(
+        f"select[name=subestacion] option[value='{substation.pk}']", state="attached"
+    )
+    page.select_option("select[name=subestacion]", str(substation.pk))
+    page.wait_for_selector(
+        f"select[name=alimentador] option[value='{feeder.pk}']", state="attached"
+    )
+    page.get_by_role("button", name="BUSCAR").click()
+    page.wait_for_selector("text=Alimentadores de la subestación")
+    assert page.locator("nav.breadcrumb").inner_text().count("›") >= 0
+    assert substation.comuna.name in page.locator("nav.breadcrumb").inner_text()
+
+    page.get_by_role("link", name=feeder.code, exact=True).click()
+    page.wait_for_selector(f"h1:has-text('{feeder.name}')")
+    assert page.locator(".leaflet-container").count() == 1  # the map drew
+
+    page.select_option("select[name=tipo]", "poste")
+    page.fill("input[name=id]", pole.plate)
+    page.locator(
+        "#buscar-activo ~ form button, section[aria-labelledby=buscar-activo] button"
+    ).first.click()
+    page.wait_for_selector(f"td:has-text('{pole.plate}')")
+    assert "Huso" in page.content()
+
+    with page.expect_download() as download_info:
+        page.get_by_role("link", name="GUARDAR").click()
+    target = tmp_path / "alimentador.pdf"
+    download_info.value.save_as(target)
+    assert target.read_bytes().startswith(b"%PDF")
+    assert target.stat().st_size > 10_000
+    page.screenshot(path=str(tmp_path / "feeder.png"), full_page=True)
+    assert outside == []
