@@ -41,3 +41,49 @@ class User(AbstractUser):
                 name="user_customer_profiles_have_customer",
             ),
         ]
+
+
+class AccessLog(models.Model):
+    """One view of network or customer data by a registered user (who, what, when, from where).
+
+    Rows are never edited; a user with accesses is deactivated, not deleted, so the trail stays.
+    """
+
+    class Kind(models.TextChoices):
+        SUBSTATION = "subestacion", "Subestación"
+        FEEDER = "alimentador", "Alimentador"
+        TRANSFORMER = "transformador", "Transformador"
+        POLE = "poste", "Poste"
+        SPAN = "vano", "Vano"
+        EQUIPMENT = "equipo", "Equipo"
+        SEARCH = "busqueda", "Búsqueda"
+        VNR = "vnr", "Código VNR"
+        MAP = "mapa", "Mapa"
+        KMZ = "kmz", "Plano KMZ"
+        PDF = "pdf", "Descarga PDF"
+        CUSTOMER = "cliente", "Cliente"
+
+    # The (user, at) index below also serves the foreign key.
+    user = models.ForeignKey(
+        User,
+        verbose_name="usuario",
+        on_delete=models.PROTECT,
+        related_name="accesses",
+        db_index=False,
+    )
+    at = models.DateTimeField("fecha y hora", auto_now_add=True, db_index=True)
+    kind = models.CharField("tipo", max_length=20, choices=Kind.choices)
+    reference = models.CharField(
+        "referencia", max_length=200, blank=True, help_text="Id o código de lo consultado."
+    )
+    path = models.CharField("URL", max_length=500, blank=True)
+    ip = models.GenericIPAddressField("IP", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "acceso"
+        verbose_name_plural = "registro de accesos"
+        ordering = ["-at"]
+        indexes = [models.Index(fields=["user", "-at"], name="accesslog_user_at")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.reference}".strip()

@@ -1,6 +1,10 @@
 from __future__ import annotations
 
+import ipaddress
+
+from axes.helpers import get_client_ip_address
 from django.contrib.auth.models import Group, Permission
+from django.http import HttpRequest
 
 PLANNERS_GROUP = "Planificadores"
 # Planners maintain the topology: full rights on these apps' models.
@@ -32,3 +36,33 @@ def ensure_demo_planner() -> str:
     ensure_groups()
     user.groups.add(Group.objects.get(name=PLANNERS_GROUP))
     return f"{username} / {password}" if created else f"{username} (clave ya definida)"
+
+
+def client_ip(request: HttpRequest) -> str | None:
+    """The visitor's address as the login throttling sees it (same proxy settings), or None."""
+    address = get_client_ip_address(request)
+    try:
+        return str(ipaddress.ip_address(address)) if address else None
+    except ValueError:
+        return None
+
+
+def log_access(request: HttpRequest, kind: str, reference: str = "") -> None:
+    """Record that the request's user saw something (`kind` is an AccessLog.Kind value).
+
+    Anonymous requests leave no trace: there is nobody to attribute them to.
+    """
+    from accounts.models import AccessLog
+
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return
+    if kind not in AccessLog.Kind.values:
+        raise ValueError(f"unknown access kind {kind!r}; use one of {AccessLog.Kind.values}")
+    AccessLog.objects.create(
+        user=user,
+        kind=kind,
+        reference=str(reference)[: AccessLog._meta.get_field("reference").max_length],
+        path=request.get_full_path()[: AccessLog._meta.get_field("path").max_length],
+        ip=client_ip(request),
+    )

@@ -43,6 +43,7 @@ def main() -> None:
     import django
 
     django.setup()
+    from django.core.management import call_command
     from django.db import connection
     from django.test import Client
     from django.urls import reverse
@@ -51,6 +52,7 @@ def main() -> None:
     from accounts.models import User
     from network.models import Customer, Feeder, Substation, Transformer
 
+    call_command("migrate", verbosity=0)
     rng = random.Random(7)
     user, _ = User.objects.get_or_create(username="bench", defaults={"profile": "public"})
     client = Client()
@@ -112,7 +114,7 @@ def main() -> None:
         "cascade list comunas of a región",
         [lambda s=s: timed_get(options, {"parent": s.comuna.region.code}) for s in substations],
         [lambda s=s: timed_sql(
-            "SELECT code, name FROM geo_comuna c JOIN geo_region r ON r.id = c.region_id "
+            "SELECT c.code, c.name FROM geo_comuna c JOIN geo_region r ON r.id = c.region_id "
             "WHERE r.code = %s ORDER BY c.code", [s.comuna.region.code]) for s in substations],
     )  # fmt: skip
     options = reverse("network:options", args=["alimentador"])

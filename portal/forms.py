@@ -6,6 +6,9 @@ import re
 
 from django import forms
 from django.core.validators import RegexValidator
+from django.forms.utils import flatatt
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 
 from geo.models import Comuna, Region
 from network.models import Feeder, Substation, Transformer
@@ -16,6 +19,23 @@ IDENTIFIER = RegexValidator(
     "(máximo 30 caracteres).",
 )
 LEVELS = ("region", "comuna", "subestacion", "alimentador", "transformador")
+
+
+class FastSelect(forms.Select):
+    """A <select> built in Python: the template-per-option widget costs ~3 ms a list."""
+
+    def render(self, name, value, attrs=None, renderer=None):
+        attrs = self.build_attrs(self.attrs, attrs)
+        selected = "" if value is None else str(value)
+        options = format_html_join(
+            "",
+            '<option value="{}"{}>{}</option>',
+            (
+                (str(v), mark_safe(" selected") if str(v) == selected else "", label)
+                for v, label in self.choices
+            ),
+        )
+        return format_html('<select name="{}"{}>{}</select>', name, flatatt(attrs), options)
 
 
 def options_for(level: str, parent: str) -> list[tuple[str, str]]:
@@ -58,6 +78,7 @@ class LocationForm(forms.Form):
     region = forms.ModelChoiceField(
         Region.objects.only("pk", "code", "name"),
         to_field_name="code",
+        widget=FastSelect,
         label="Región",
         empty_label="Seleccione…",
         error_messages={
@@ -68,6 +89,7 @@ class LocationForm(forms.Form):
     comuna = forms.ModelChoiceField(
         Comuna.objects.none(),
         to_field_name="code",
+        widget=FastSelect,
         label="Comuna",
         empty_label="Seleccione…",
         error_messages={
@@ -78,6 +100,7 @@ class LocationForm(forms.Form):
     subestacion = forms.ModelChoiceField(
         Substation.objects.none(),
         label="Subestación",
+        widget=FastSelect,
         required=False,
         empty_label="Seleccione…",
         error_messages={
@@ -87,6 +110,7 @@ class LocationForm(forms.Form):
     alimentador = forms.ModelChoiceField(
         Feeder.objects.none(),
         label="Alimentador",
+        widget=FastSelect,
         required=False,
         empty_label="Seleccione…",
         error_messages={
@@ -96,6 +120,7 @@ class LocationForm(forms.Form):
     transformador = forms.ModelChoiceField(
         Transformer.objects.none(),
         label="Transformador",
+        widget=FastSelect,
         required=False,
         empty_label="Seleccione…",
         error_messages={

@@ -94,7 +94,6 @@ CAPTCHA_FONT_SIZE = 30
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -151,7 +150,9 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LANGUAGE_CODE = "es-cl"
-LANGUAGES = [("es-cl", "Español (Chile)"), ("en", "English")]
+# Spanish (Chile) only until the interface has an English translation: with LocaleMiddleware,
+# an English browser would get Django's own texts in English among ours in Spanish.
+LANGUAGES = [("es-cl", "Español (Chile)")]
 TIME_ZONE = env_str("TIME_ZONE", "America/Santiago")
 USE_I18N = True
 USE_TZ = True

@@ -22,7 +22,18 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def browser_page():
+def flow(demo_network):
+    """What the flow will pick, read before the browser's event loop starts (Django refuses
+    synchronous queries inside it)."""
+    feeder = Feeder.objects.filter(kind="alimentador").select_related("substation__comuna__region")[
+        0
+    ]
+    pole = Pole.objects.filter(feeder=feeder).order_by("plate")[3]
+    return feeder, feeder.substation, pole
+
+
+@pytest.fixture
+def browser_page(flow):
     sync_api = pytest.importorskip("playwright.sync_api")
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
@@ -44,16 +55,12 @@ def browser_page():
 
 
 def test_registration_cascade_feeder_detail_pole_search_and_guardar(
-    demo_network, live_server, browser_page, settings, tmp_path
+    flow, live_server, settings, browser_page, tmp_path
 ):
     settings.CAPTCHA_TEST_MODE = True
     page, outside = browser_page
     page.base_url = live_server.url
-    feeder = Feeder.objects.filter(kind="alimentador").select_related("substation__comuna__region")[
-        0
-    ]
-    substation = feeder.substation
-    pole = Pole.objects.filter(feeder=feeder).order_by("plate")[3]
+    feeder, substation, pole = flow
 
     page.goto(live_server.url + "/")
     page.get_by_role("link", name="Registrarse").first.click()

@@ -5,6 +5,7 @@ from datetime import date
 import pytest
 from django.core.management import call_command
 from django.db import connection
+from django.http import HttpRequest
 
 from demand.models import MonthlyDemand
 from geo.demo import COMUNAS
@@ -202,5 +203,7 @@ def _rows(sql: str):
 def test_seed_demo_gives_planners_a_way_into_the_admin(demo_network, client, capsys):
     call_command("seed_demo", "--keep-existing")
     assert "planificador / planificador-demo" in capsys.readouterr().out
-    assert client.login(username="planificador", password="planificador-demo")
+    assert client.login(
+        request=HttpRequest(), username="planificador", password="planificador-demo"
+    )
     assert client.get("/admin/network/pole/").status_code == 200
