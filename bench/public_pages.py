@@ -179,8 +179,9 @@ def main() -> None:
         "detail transformer",
         [lambda t=t: timed_get(reverse("network:transformer", args=[t.pk])) for t in transformers],
         [lambda t=t: timed_sql(
-            "SELECT id FROM network_span WHERE ST_DWithin(geom::geography, "
-            "(SELECT location::geography FROM network_transformer WHERE id = %s), 400)", [t.pk])
+            "WITH t AS (SELECT location FROM network_transformer WHERE id = %s) "
+            "SELECT s.id FROM network_span s, t WHERE s.geom && ST_Expand(t.location, 0.005) "
+            "AND ST_DWithin(s.geom::geography, t.location::geography, 400)", [t.pk])
          for t in transformers],
     )  # fmt: skip
     ts = reverse("network:transformer_search")
