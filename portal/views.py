@@ -228,6 +228,7 @@ def cascade_options(request: HttpRequest, level: str) -> HttpResponse:
     if len(parent) > 30 or not parent.replace("-", "").isalnum():
         return JsonResponse({"error": "Valor de búsqueda no válido."}, status=400)
     options = [{"value": v, "label": label} for v, label in options_for(level, parent)]
+    log_access(request, "busqueda", f"lista {level} de {parent}")
     return JsonResponse({"level": level, "options": options})
 
 

@@ -432,3 +432,29 @@ def test_substation_list_of_feeders_links_back_through_the_breadcrumb(public_cli
     substation = Substation.objects.get(pk=feeder.substation_id)
     assert f"Subestación {substation.name}" in page
     assert f"Alimentador {feeder.name}" in page
+
+
+def test_without_javascript_each_buscar_fills_the_next_list_from_the_server(public_client, feeder):
+    substation = feeder.substation
+    # Only the región chosen: the page answers with the comuna list filled in.
+    page = html(
+        public_client.get(reverse("network:search"), {"region": substation.comuna.region.code})
+    )
+    assert f'<option value="{substation.comuna.code}">{substation.comuna.name}</option>' in page
+    assert "Seleccione una comuna." in page
+    page = html(
+        public_client.get(
+            reverse("network:search"),
+            {"region": substation.comuna.region.code, "comuna": substation.comuna.code},
+        )
+    )
+    assert f'<option value="{substation.pk}">{substation.code} · {substation.name}</option>' in page
+
+
+def test_the_cascade_lists_are_written_to_the_access_log(public_client, public_user, feeder):
+    public_client.get(
+        reverse("network:options", args=["alimentador"]), {"parent": feeder.substation_id}
+    )
+    assert AccessLog.objects.filter(
+        user=public_user, kind="busqueda", reference=f"lista alimentador de {feeder.substation_id}"
+    ).exists()
