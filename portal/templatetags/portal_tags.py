@@ -31,7 +31,7 @@ def clp(value) -> str:
     if value is None or value == "":
         return "—"
     amount = int(Decimal(value).quantize(Decimal(1)))
-    return "$ " + f"{amount:,}".replace(",", ".")
+    return "$\u00a0" + f"{amount:,}".replace(",", ".")
 
 
 @register.filter
@@ -46,3 +46,9 @@ def num(value, decimals: int = 1) -> str:
 @register.simple_tag
 def query(**kwargs) -> str:
     return urlencode({k: v for k, v in kwargs.items() if v not in (None, "")})
+
+
+@register.filter
+def with_load_transfer(demands) -> bool:
+    """Whether any month's figures could not leave out load-transfer periods."""
+    return any(not d.excludes_load_transfer for d in demands)

@@ -353,7 +353,7 @@ def test_simple_search_needs_exactly_one_identifier(public_client, demo_network)
 def test_vnr_search_shows_the_seven_costs_as_chilean_figures(public_client, demo_network):
     vnr = VnrCode.objects.get(code="EQ-REG")
     page = html(public_client.get(reverse("network:vnr"), {"codigo": "eq-reg"}))
-    total = f"$ {int(vnr.total_sin_derechos):,}".replace(",", ".")
+    total = f"$\u00a0{int(vnr.total_sin_derechos):,}".replace(",", ".")
     assert total in page
     for label in ("Recargos 1", "Montaje", "Stotal 1", "ING + GG", "Stotal 2", "IntInt",
                   "Total instalación s/derechos"):  # fmt: skip
