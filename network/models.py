@@ -141,6 +141,14 @@ class Feeder(Dated):
     capacity_a = models.PositiveIntegerField("capacidad (A)")
     power_kva = models.PositiveIntegerField("potencia (kVA)")
     short_circuit_kva = models.PositiveIntegerField("potencia de cortocircuito en cabecera (kVA)")
+    outline = models.MultiLineStringField(
+        "trazado generalizado",
+        srid=4326,
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="Sus vanos unidos y simplificados; se recalcula cuando cambia la topología.",
+    )
 
     objects = FeederQuerySet.as_manager()
 

@@ -66,7 +66,9 @@ READ_ONLY = {AccessLog}
 PLANNER_MODELS = [m for m in REGISTERED if m._meta.app_label in PLANNER_APPS]
 STAFF_ONLY_MODELS = [m for m in REGISTERED if m._meta.app_label not in PLANNER_APPS]
 MAP_MODELS = [
-    m for m in REGISTERED if any(isinstance(fld, GeometryField) for fld in m._meta.fields)
+    m
+    for m in REGISTERED
+    if any(isinstance(fld, GeometryField) and fld.editable for fld in m._meta.fields)
 ]
 
 # A script or stylesheet loaded from another host: the admin must work offline.

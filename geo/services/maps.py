@@ -32,10 +32,6 @@ from django.utils.safestring import SafeString, mark_safe
 from network.models import Equipment, Feeder, Pole, Span, Substation, Transformer
 
 SURROUNDINGS_M = 400
-# Generalisation tolerances, in Web Mercator metres: what matters is the pixel size of the map
-# the line is drawn on, and Leaflet draws in Web Mercator.
-OVERVIEW_TOLERANCE_M = 15.0
-DETAIL_TOLERANCE_M = 4.0
 PRECISION = 6  # decimals of a degree: ~0.1 m
 
 SPAN_COLOR = "#1f5fa8"
@@ -106,14 +102,16 @@ def substation_layers(substation: Substation) -> list[MapLayer]:
 
     Transformers are left to the feeder maps: at this scale they would be a cloud of dots.
     """
-    lines = _generalised_feeders("f.substation_id = %s", [substation.pk], OVERVIEW_TOLERANCE_M)
+    lines = _generalised_feeders("f.substation_id = %s", [substation.pk])
     layers = [
         MapLayer(
             name=f"Alimentador {code} {name}",
             kind="line",
             color=FEEDER_PALETTE[i % len(FEEDER_PALETTE)],
             weight=3,
-            features=[MapFeature(geom, f"Alimentador {code} {name}", _url("feeder", pk))],
+            features=[
+                MapFeature(label=f"Alimentador {code} {name}", url=_url("feeder", pk), geojson=geom)
+            ],
         )
         for i, (pk, code, name, geom) in enumerate(lines)
     ]
@@ -130,9 +128,8 @@ def feeder_layers(feeder: Feeder) -> list[MapLayer]:
     transformers = Transformer.objects.filter(feeder=feeder).order_by("pk")
     equipment = Equipment.objects.filter(feeder=feeder).order_by("pk")
     others = _generalised_feeders(
-        "f.id <> %s AND s.geom && (SELECT ST_Extent(geom) FROM network_span WHERE feeder_id = %s)",
+        "f.id <> %s AND f.outline && (SELECT outline FROM network_feeder WHERE id = %s)",
         [feeder.pk, feeder.pk],
-        OVERVIEW_TOLERANCE_M,
     )
     layers = [_others_layer(others)] if others else []
     layers += [
@@ -176,7 +173,7 @@ def transformer_layers(
         )
 
     feeder = Feeder.objects.select_related("substation").get(pk=transformer.feeder_id)
-    line = _generalised_feeders("f.id = %s", [feeder.pk], DETAIL_TOLERANCE_M)
+    line = _generalised_feeders("f.id = %s", [feeder.pk])
     layers = [
         MapLayer(
             name=f"Alimentador {feeder.code} (trazado general)",
@@ -186,7 +183,8 @@ def transformer_layers(
             opacity=0.45,
             fit=False,
             features=[
-                MapFeature(g, f"Alimentador {c} {n}", _url("feeder", pk)) for pk, c, n, g in line
+                MapFeature(label=f"Alimentador {c} {n}", url=_url("feeder", pk), geojson=g)
+                for pk, c, n, g in line
             ],
         ),
         MapLayer(
@@ -310,7 +308,7 @@ def _substation_layer(substation: Substation, fit: bool = True) -> MapLayer:
     )
 
 
-def _others_layer(others: list[tuple[int, str, str, GEOSGeometry]]) -> MapLayer:
+def _others_layer(others: list[tuple[int, str, str, dict]]) -> MapLayer:
     return MapLayer(
         name="Otros alimentadores",
         kind="line",
@@ -319,26 +317,24 @@ def _others_layer(others: list[tuple[int, str, str, GEOSGeometry]]) -> MapLayer:
         dash="6 4",
         fit=False,
         features=[
-            MapFeature(g, f"Alimentador {c} {n}", _url("feeder", pk)) for pk, c, n, g in others
+            MapFeature(label=f"Alimentador {c} {n}", url=_url("feeder", pk), geojson=g)
+            for pk, c, n, g in others
         ],
     )
 
 
-def _generalised_feeders(
-    where: str, params: list, tolerance_m: float
-) -> list[tuple[int, str, str, GEOSGeometry]]:
-    """(pk, code, name, line) per feeder: its spans merged into lines and simplified."""
+def _generalised_feeders(where: str, params: list) -> list[tuple[int, str, str, dict]]:
+    """(pk, code, name, GeoJSON line) per feeder, from its stored outline (spans merged and
+    simplified, network.services.outline)."""
     sql = f"""
-        SELECT f.id, f.code, f.name, ST_Transform(ST_Simplify(
-            ST_Transform(ST_LineMerge(ST_Collect(s.geom)), 3857), %s, true), 4326)
-        FROM network_span s JOIN network_feeder f ON f.id = s.feeder_id
-        WHERE {where}
-        GROUP BY f.id, f.code, f.name
-        ORDER BY f.code
+        SELECT f.id, f.code, f.name, ST_AsGeoJSON(f.outline, {PRECISION})
+          FROM network_feeder f
+         WHERE f.outline IS NOT NULL AND {where}
+         ORDER BY f.code
     """
     with connection.cursor() as cur:
-        cur.execute(sql, [tolerance_m, *params])
-        return [(pk, code, name, GEOSGeometry(geom)) for pk, code, name, geom in cur.fetchall()]
+        cur.execute(sql, params)
+        return [(pk, code, name, json.loads(geom)) for pk, code, name, geom in cur.fetchall()]
 
 
 def _bbox_around(centre: Point, metres: float) -> Polygon:

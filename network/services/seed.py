@@ -18,6 +18,7 @@ from geo.demo import ensure_demo_geography
 from geo.models import Comuna
 from network.models import Distributor, PowerTransformer, Substation
 from network.services import bulk
+from network.services.outline import refresh_outlines
 from network.services.synthetic import (
     MV_LEVELS,
     STREETS,
@@ -231,6 +232,8 @@ def seed_network(
             f"Reconstruyendo {len(saved.indexes)} índices y {len(saved.constraints)} restricciones…"
         )
         bulk.restore_secondary_structures(saved)
+        log("Calculando el trazado generalizado de cada alimentador…")
+        refresh_outlines()
         for table in ALL_TABLES:
             bulk.reset_sequence(table)
         with connection.cursor() as cur:

@@ -207,3 +207,25 @@ def test_seed_demo_gives_planners_a_way_into_the_admin(demo_network, client, cap
         request=HttpRequest(), username="planificador", password="planificador-demo"
     )
     assert client.get("/admin/network/pole/").status_code == 200
+
+
+def test_each_feeder_has_a_generalised_outline_that_follows_its_spans(demo_network):
+    assert not Feeder.objects.filter(outline__isnull=True).exists()
+    # The outline covers the feeder: every span lies within 15 m of it.
+    assert scalar(
+        "SELECT count(*) FROM network_span s JOIN network_feeder f ON f.id = s.feeder_id "
+        "WHERE NOT ST_DWithin(s.geom::geography, f.outline::geography, 15)"
+    ) == 0  # fmt: skip
+
+
+def test_editing_a_span_in_the_admin_refreshes_its_feeder_outline(demo_network):
+    from django.contrib.gis.geos import LineString
+
+    from network.models import Span
+
+    span = Span.objects.filter(from_pole__isnull=False).select_related("from_pole")[10]
+    far = (span.from_pole.location.x + 0.05, span.from_pole.location.y)
+    span.geom = LineString(span.from_pole.location.coords, far, srid=4326)
+    span.save()
+    feeder = Feeder.objects.get(pk=span.feeder_id)
+    assert feeder.outline.extent[2] >= far[0] - 1e-6
