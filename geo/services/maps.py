@@ -61,7 +61,7 @@ class MapFeature:
         geometry: GEOSGeometry | None = None,
         label: str = "",
         url: str = "",
-        geojson: dict | None = None,
+        geojson: str | None = None,
     ):
         self._geometry = geometry
         self.geojson = geojson
@@ -71,7 +71,7 @@ class MapFeature:
     @property
     def geometry(self) -> GEOSGeometry | None:
         if self._geometry is None and self.geojson is not None:
-            self._geometry = GEOSGeometry(json.dumps(self.geojson), srid=4326)
+            self._geometry = GEOSGeometry(self.geojson, srid=4326)
         return self._geometry
 
     def __repr__(self) -> str:
@@ -226,7 +226,7 @@ def _span_layer(spans) -> MapLayer:
         color=SPAN_COLOR,
         weight=2,
         features=[
-            MapFeature(label=f"Vano {code} · {_num(length)} m", geojson=json.loads(geojson))
+            MapFeature(label=f"Vano {code} · {_num(length)} m", geojson=geojson)
             for code, length, geojson in spans.annotate(
                 geojson=AsGeoJSON("geom", precision=PRECISION)
             ).values_list("code", "length_m", "geojson")
@@ -242,7 +242,7 @@ def _pole_layer(poles) -> MapLayer:
         size=3.5,
         min_zoom=15,  # below it a feeder's poles (~50 m apart) hide its spans
         features=[
-            MapFeature(label=f"Poste {plate}", geojson=json.loads(geojson))
+            MapFeature(label=f"Poste {plate}", geojson=geojson)
             for plate, geojson in poles.annotate(
                 geojson=AsGeoJSON("location", precision=PRECISION)
             ).values_list("plate", "geojson")
@@ -308,7 +308,7 @@ def _substation_layer(substation: Substation, fit: bool = True) -> MapLayer:
     )
 
 
-def _others_layer(others: list[tuple[int, str, str, dict]]) -> MapLayer:
+def _others_layer(others: list[tuple[int, str, str, str]]) -> MapLayer:
     return MapLayer(
         name="Otros alimentadores",
         kind="line",
@@ -323,7 +323,7 @@ def _others_layer(others: list[tuple[int, str, str, dict]]) -> MapLayer:
     )
 
 
-def _generalised_feeders(where: str, params: list) -> list[tuple[int, str, str, dict]]:
+def _generalised_feeders(where: str, params: list) -> list[tuple[int, str, str, str]]:
     """(pk, code, name, GeoJSON line) per feeder, from its stored outline (spans merged and
     simplified, network.services.outline)."""
     sql = f"""
@@ -334,7 +334,7 @@ def _generalised_feeders(where: str, params: list) -> list[tuple[int, str, str, 
     """
     with connection.cursor() as cur:
         cur.execute(sql, params)
-        return [(pk, code, name, json.loads(geom)) for pk, code, name, geom in cur.fetchall()]
+        return cur.fetchall()
 
 
 def _bbox_around(centre: Point, metres: float) -> Polygon:
@@ -417,7 +417,9 @@ def _geojson_geometry(geom: GEOSGeometry) -> dict:
     return {"type": kind, "coordinates": _round(geom.coords)}
 
 
-def _feature_collection(features: Iterable[MapFeature]) -> dict:
+def _feature_collection(features: Iterable[MapFeature]) -> str:
+    """A GeoJSON FeatureCollection as JSON text; geometries from SQL are spliced in as they
+    came, without a parse and a dump per feature."""
     out = []
     for f in features:
         if f.geojson is not None:
@@ -425,17 +427,16 @@ def _feature_collection(features: Iterable[MapFeature]) -> dict:
         elif f.geometry is None or f.geometry.empty:
             continue
         else:
-            geometry = _geojson_geometry(f.geometry)
+            geometry = json.dumps(_geojson_geometry(f.geometry), separators=(",", ":"))
         properties = {"label": f.label} if f.label else {}
         if f.url:
             properties["url"] = f.url
-        out.append({"type": "Feature", "geometry": geometry, "properties": properties})
-    return {"type": "FeatureCollection", "features": out}
+        props = json.dumps(properties, separators=(",", ":"), ensure_ascii=False)
+        out.append(f'{{"type":"Feature","geometry":{geometry},"properties":{props}}}')
+    return '{"type":"FeatureCollection","features":[' + ",".join(out) + "]}"
 
 
 # --- interactive map ------------------------------------------------------------------------
-
-_JSON_ESCAPES = {ord("<"): "\\u003C", ord(">"): "\\u003E", ord("&"): "\\u0026"}
 
 
 def _ordered(layers: Sequence[MapLayer]) -> list[MapLayer]:
@@ -473,12 +474,18 @@ def render_interactive(layers: list[MapLayer], height: int = 420) -> SafeString:
                 "minZoom": layer.min_zoom,
                 "symbol": _legend_symbol(layer),
                 "icon": _marker_icon(layer) if layer.kind == "point" else "",
-                "data": _feature_collection(layer.features),
+                "data": f"@@collection-{index}@@",
             }
-            for layer in _ordered(layers)
+            for index, layer in enumerate(_ordered(layers))
         ],
     }
-    payload = json.dumps(data, separators=(",", ":"), ensure_ascii=False).translate(_JSON_ESCAPES)
+    payload = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+    for index, layer in enumerate(_ordered(layers)):
+        payload = payload.replace(
+            f'"@@collection-{index}@@"', _feature_collection(layer.features), 1
+        )
+    # Inside <script>: no character may close the element or start markup.
+    payload = payload.replace("<", "\\u003C").replace(">", "\\u003E").replace("&", "\\u0026")
     legend = "".join(
         f"<li>{_legend_symbol(layer)}<span>{escape(layer.name)}</span></li>" for layer in layers
     )
