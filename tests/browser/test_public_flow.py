@@ -93,7 +93,7 @@ def test_registration_cascade_feeder_detail_pole_search_and_guardar(
 
     page.get_by_role("link", name=feeder.code, exact=True).click()
     page.wait_for_selector(f"h1:has-text('{feeder.name}')")
-    assert page.locator(".leaflet-container").count() == 1  # the map drew
+    page.wait_for_selector(".leaflet-container .leaflet-overlay-pane canvas")  # the map drew
 
     page.select_option("select[name=tipo]", "poste")
     page.fill("input[name=id]", pole.plate)
