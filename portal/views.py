@@ -210,10 +210,12 @@ class LocationSearchView(PortalPage):
                 **where,
             }
         substations = Substation.objects.filter(comuna=comuna).order_by("code").defer("location")
+        page = paginate(self.request, substations, GRID_PAGE_SIZE)
         return {
             "level": "comuna",
-            "page": paginate(self.request, substations, GRID_PAGE_SIZE),
+            "page": page,
             "breadcrumb": breadcrumb,
+            "data_as_of": max((s.as_of for s in page.object_list), default=None),
             **where,
         }
 

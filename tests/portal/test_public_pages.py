@@ -458,3 +458,41 @@ def test_the_cascade_lists_are_written_to_the_access_log(public_client, public_u
     assert AccessLog.objects.filter(
         user=public_user, kind="busqueda", reference=f"lista alimentador de {feeder.substation_id}"
     ).exists()
+
+
+def test_every_kind_of_page_saves_a_pdf_with_its_fields(public_client, feeder, monitored):
+    substation = feeder.substation
+    where = {"region": substation.comuna.region.code, "comuna": substation.comuna.code}
+    pole = feeder.poles.order_by("plate").first()
+    span = feeder.spans.order_by("code").first()
+    customer = Customer.objects.filter(transformer=monitored).first()
+    pages = [
+        (reverse("network:search"), where, [substation.code, substation.name]),
+        (
+            reverse("network:search"),
+            {**where, "subestacion": substation.pk, "alimentador": feeder.pk},
+            [feeder.transformers.order_by("code").first().code],
+        ),
+        (
+            reverse("network:feeder", args=[feeder.pk]),
+            {"tipo": "poste", "id": pole.plate},
+            [pole.plate, "Huso"],
+        ),
+        (
+            reverse("network:feeder", args=[feeder.pk]),
+            {"tipo": "vano", "id": span.code},
+            [span.code, f"{span.length_m:.2f}".replace(".", ",")],
+        ),
+        (
+            reverse("network:transformer_search"),
+            {"cliente": customer.number},
+            [monitored.code, monitored.feeder.code, substation.name if
+             monitored.feeder.substation_id == substation.pk else monitored.feeder.code],
+        ),
+    ]  # fmt: skip
+    for url, params, expected in pages:
+        text = pdf_text(public_client.get(url, {**params, "formato": "pdf"}))
+        for value in expected:
+            assert value in text, (url, params, value)
+        assert "Impreso el" in text and "Datos actualizados al" in text
+        assert customer.name not in text
