@@ -27,6 +27,10 @@ network_patterns = (
 urlpatterns = [
     path("", views.LandingView.as_view(), name="landing"),
     path("red/", include(network_patterns)),
+    path("red/", include("geo.kmz_urls")),
+    path("red/", include("portal.map_urls")),
+    path("tiles/", include("geo.tiles.urls")),
+    path("api/", include("network.api.urls")),
     path("cuentas/", include("accounts.urls")),
     path("captcha/", include("captcha.urls")),
     path("admin/", admin.site.urls),
