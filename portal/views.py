@@ -6,7 +6,6 @@ and saves as PDF (GUARDAR, `?formato=pdf`) with the same content.
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.contrib.auth.views import redirect_to_login
@@ -294,7 +293,6 @@ class FeederDetailView(PortalPage):
         )
         self.feeder = feeder
         substation = feeder.substation
-        kmz = settings.KMZ_DIR / f"{feeder.code}.kmz"
         context.update(
             feeder=feeder,
             substation=substation,
@@ -302,7 +300,6 @@ class FeederDetailView(PortalPage):
             transformers=list(
                 feeder.transformers.order_by("code").values_list("pk", "code", "name")
             ),
-            kmz_available=kmz.exists(),
             breadcrumb=[
                 *location_breadcrumb(substation.comuna.region, substation.comuna, substation),
                 (f"Alimentador {feeder.name}", ""),
