@@ -210,6 +210,11 @@ SPECTACULAR_SETTINGS = {
     "de distribución en GeoJSON (SEC, anexo 1).",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    # Swagger UI from our static files (swagger-ui-dist from npm): the docs work offline.
+    "SWAGGER_UI_DIST": STATIC_URL + "vendor/swagger-ui",
+    "SWAGGER_UI_FAVICON_HREF": STATIC_URL + "vendor/swagger-ui/favicon-32x32.png",
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
 }
 
 # Celery: with no broker configured, tasks run in-process (eagerly) where they are called.

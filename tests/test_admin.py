@@ -57,9 +57,9 @@ MAKERS = {
     ),
 }
 
-# django-axes' own admin (lockouts, for staff) is the library's, not ours.
+# The libraries' own admins (axes lockouts, DRF tokens) are theirs, not ours.
 REGISTERED = sorted(
-    (m for m in admin.site._registry if m._meta.app_label != "axes"),
+    (m for m in admin.site._registry if m._meta.app_label not in {"axes", "authtoken"}),
     key=lambda model: model._meta.label,
 )
 READ_ONLY = {AccessLog}

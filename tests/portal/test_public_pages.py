@@ -496,3 +496,21 @@ def test_every_kind_of_page_saves_a_pdf_with_its_fields(public_client, feeder, m
             assert value in text, (url, params, value)
         assert "Impreso el" in text and "Datos actualizados al" in text
         assert customer.name not in text
+
+
+def test_grids_link_their_csv_and_geojson_downloads(public_client, feeder):
+    substation = feeder.substation
+    params = {"region": substation.comuna.region.code, "comuna": substation.comuna.code}
+    page = html(public_client.get(reverse("network:search"), params))
+    csv_url = (
+        reverse("api:grid-location")
+        + f"?region={params['region']}&amp;comuna={params['comuna']}&amp;format=csv"
+    )
+    assert csv_url in page
+    download = public_client.get(csv_url.replace("&amp;", "&"))
+    assert download.status_code == 200
+    assert substation.code in download.content.decode("utf-8-sig")
+    page = html(
+        public_client.get(reverse("network:feeder", args=[feeder.pk]), {"tipo": "vano", "id": ""})
+    )
+    assert reverse("api:grid-feeder-assets", args=[feeder.pk]) + "?tipo=vano" in page
