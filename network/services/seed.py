@@ -19,6 +19,7 @@ from geo.models import Comuna
 from network.models import Distributor, PowerTransformer, Substation
 from network.services import bulk
 from network.services.outline import refresh_outlines
+from network.services.topology import network_replaced
 from network.services.synthetic import (
     MV_LEVELS,
     STREETS,
@@ -234,6 +235,7 @@ def seed_network(
         bulk.restore_secondary_structures(saved)
         log("Calculando el trazado generalizado de cada alimentador…")
         refresh_outlines()
+        network_replaced()
         for table in ALL_TABLES:
             bulk.reset_sequence(table)
         with connection.cursor() as cur:

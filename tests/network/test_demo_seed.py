@@ -229,3 +229,38 @@ def test_editing_a_span_in_the_admin_refreshes_its_feeder_outline(demo_network):
     span.save()
     feeder = Feeder.objects.get(pk=span.feeder_id)
     assert feeder.outline.extent[2] >= far[0] - 1e-6
+
+
+def test_an_admin_edit_drops_the_cached_tiles_over_it_and_rebuilds_the_feeder_plan(
+    demo_network, settings, tmp_path, django_capture_on_commit_callbacks
+):
+    from django.contrib.gis.geos import Point
+
+    from geo.kmz import kmz_path
+    from geo.models import TileCache
+    from geo.tiles import cache
+    from network.models import Pole
+
+    settings.KMZ_DIR = tmp_path
+    pole = Pole.objects.select_related("feeder").filter(feeder__kind="alimentador")[5]
+    far_pole = Pole.objects.exclude(feeder__substation=pole.feeder.substation).first()
+    for target in (pole, far_pole):
+        cache.get_or_render("red", *cache_address(target.location))
+    assert TileCache.objects.count() == 2
+
+    with django_capture_on_commit_callbacks(execute=True):
+        pole.location = Point(pole.location.x + 0.0003, pole.location.y, srid=4326)
+        pole.save()
+
+    assert TileCache.objects.count() == 1  # the far tile stays cached
+    assert kmz_path(pole.feeder).exists()
+
+
+def cache_address(point, z: int = 15):
+    import math
+
+    n = 2**z
+    x = int((point.x + 180) / 360 * n)
+    lat = math.radians(point.y)
+    y = int((1 - math.asinh(math.tan(lat)) / math.pi) / 2 * n)
+    return z, x, y
