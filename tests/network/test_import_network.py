@@ -624,3 +624,34 @@ def test_a_dry_run_reports_but_stores_nothing(catalogue, tmp_path):
     assert "simulación: no se guardó nada" in output
     assert error is not None  # rows would have been skipped
     assert counts() == before
+
+
+def test_an_import_reaches_the_tiles_the_kmz_plans_and_the_pages(
+    catalogue, oberrhein, settings, tmp_path, django_capture_on_commit_callbacks, client
+):
+    from django.contrib.auth import get_user_model
+
+    from geo.kmz import kmz_path
+    from geo.models import TileCache
+    from geo.tiles import cache, services
+
+    settings.KMZ_DIR = tmp_path
+    ensure_demo_geography()
+    # A tile cached over La Florida before the import: empty then, stale after.
+    z, centre = 14, (-70.55, -33.55)
+    x0, y0, _, _ = services.tile_range((*centre, *centre), z)
+    cache.get_or_render("red", z, x0, y0)
+    assert TileCache.objects.filter(z=z, x=x0, y=y0).exists()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        import_network(OBERRHEIN, source=oberrhein)
+
+    assert not TileCache.objects.filter(z=z, x=x0, y=y0).exists()
+    feeders = list(ours(Feeder))
+    assert feeders and all(kmz_path(f).exists() for f in feeders)
+    user = get_user_model().objects.create_user("revisor", "r@example.cl", "clave-segura-123")
+    client.force_login(user)
+    page = client.get(f"/red/alimentadores/{feeders[0].pk}/")
+    assert page.status_code == 200 and feeders[0].code in page.content.decode()
+    etag, tile = cache.get_or_render("red", z, x0, y0)
+    assert tile  # the re-rendered tile now holds the imported network
