@@ -36,7 +36,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from geo.lib.utm import DATUM, _transformer, presentation_zone
+from geo.lib.utm import DATUM, presentation_zone, utm_transformer
 from network.models import Equipment, Feeder, Transformer
 
 CONTENT_TYPE = "application/vnd.google-earth.kmz"
@@ -348,7 +348,7 @@ def _with_utm(rows: list[tuple], region_zone: int) -> list[tuple]:
         groups.setdefault((presentation_zone(lon, region_zone), lat < 0), []).append(i)
     out: list[tuple] = [()] * len(rows)
     for (zone, south), indexes in groups.items():
-        xs, ys = _transformer(zone, south).transform(
+        xs, ys = utm_transformer(zone, south).transform(
             [rows[i][-3] for i in indexes], [rows[i][-2] for i in indexes]
         )
         label = f"{zone}{'S' if south else 'N'}"

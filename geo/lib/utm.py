@@ -53,7 +53,8 @@ def presentation_zone(lon: float, region_zone: int | None = None) -> int:
 
 
 @lru_cache(maxsize=16)
-def _transformer(zone: int, south: bool) -> Transformer:
+def utm_transformer(zone: int, south: bool) -> Transformer:
+    """The WGS84 → UTM transformer of a zone (cached); for batches of points."""
     epsg = (32700 if south else 32600) + zone
     return Transformer.from_crs("EPSG:4326", f"EPSG:{epsg}", always_xy=True)
 
@@ -62,7 +63,7 @@ def to_utm(lon: float, lat: float, zone: int | None = None) -> UtmPoint:
     """Project a WGS84 lon/lat onto UTM; `zone` None means the natural zone of `lon`."""
     zone = zone or natural_zone(lon)
     south = lat < 0
-    x, y = _transformer(zone, south).transform(lon, lat)
+    x, y = utm_transformer(zone, south).transform(lon, lat)
     return UtmPoint(x=x, y=y, zone=zone, south=south)
 
 

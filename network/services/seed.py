@@ -19,7 +19,6 @@ from geo.models import Comuna
 from network.models import Distributor, PowerTransformer, Substation
 from network.services import bulk
 from network.services.outline import refresh_outlines
-from network.services.topology import network_replaced
 from network.services.synthetic import (
     MV_LEVELS,
     STREETS,
@@ -29,6 +28,7 @@ from network.services.synthetic import (
     NetworkGenerator,
     vnr_costs,
 )
+from network.services.topology import network_replaced
 from vnr.models import VnrCode
 
 
