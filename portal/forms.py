@@ -38,38 +38,30 @@ class FastSelect(forms.Select):
         return format_html('<select name="{}"{}>{}</select>', name, flatatt(attrs), options)
 
 
+# Below comuna, each level: its model, the filter on the parent's primary key, the order.
+_ASSET_LEVELS = {
+    "subestacion": (Substation, "comuna__code", "name"),
+    "alimentador": (Feeder, "substation_id", "name"),
+    "transformador": (Transformer, "feeder_id", "code"),
+}
+
+
 def options_for(level: str, parent: str) -> list[tuple[str, str]]:
     """(value, label) of the choices at `level` under the `parent` value of the level above."""
     if level == "comuna":
         rows = Comuna.objects.filter(region__code=parent).values_list("code", "name")
-    elif level == "subestacion":
-        rows = (
-            Substation.objects.filter(comuna__code=parent)
-            .order_by("name")
-            .values_list("pk", "code", "name")
-        )
-        return [(str(pk), f"{code} · {name}") for pk, code, name in rows]
-    elif level == "alimentador":
-        if not parent.isdigit():
-            return []
-        rows = (
-            Feeder.objects.filter(substation_id=int(parent))
-            .order_by("name")
-            .values_list("pk", "code", "name")
-        )
-        return [(str(pk), f"{code} · {name}") for pk, code, name in rows]
-    elif level == "transformador":
-        if not parent.isdigit():
-            return []
-        rows = (
-            Transformer.objects.filter(feeder_id=int(parent))
-            .order_by("code")
-            .values_list("pk", "code", "name")
-        )
-        return [(str(pk), f"{code} · {name}") for pk, code, name in rows]
-    else:
+        return [(code, name) for code, name in rows]
+    if level not in _ASSET_LEVELS:
         return []
-    return [(str(value), label) for value, label in rows]
+    model, parent_field, order = _ASSET_LEVELS[level]
+    if parent_field.endswith("_id") and not parent.isdigit():
+        return []
+    rows = (
+        model.objects.filter(**{parent_field: parent})
+        .order_by(order)
+        .values_list("pk", "code", "name")
+    )
+    return [(str(pk), f"{code} · {name}") for pk, code, name in rows]
 
 
 class LocationForm(forms.Form):
