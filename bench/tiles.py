@@ -9,8 +9,10 @@ network is densest.
 
 1. Latency, in-process through Django's test client (full request cycle: session, login, cache
    look-up; no network). For each tile: one untimed run of its SQL (so neither side pays for a
-   cold disk), then `--repeat` times: the raw SQL of services.tile_sql (serial, as the endpoint
-   runs it, and once more with the planner's default parallel plans, for reference), the
+   cold disk), then `--repeat` times: the raw SQL of services.tile_sql as a plain statement
+   (serial, as the endpoint's statement runs; once more with the planner's default parallel
+   plans, for reference; once more prepared, run with its generic plan as the endpoint's
+   statement is: the endpoint plans a tile statement once per connection, not per tile), the
    endpoint with the tile's cache row deleted first (cold: render and store), the endpoint again
    (warm: a cache hit); each tile counts with the median of its runs (the machine is shared).
 2. Throughput: the portal served by gunicorn (3 sync workers, the machine has 2 cores) on a free
@@ -71,6 +73,7 @@ def main() -> None:
     os.environ.setdefault("ALLOWED_HOSTS", "testserver,127.0.0.1")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
     import django
+    import psycopg
 
     django.setup()
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
@@ -100,14 +103,23 @@ def main() -> None:
             if (int(tx), int(ty)) not in tiles[z]:
                 tiles[z].append((int(tx), int(ty)))
 
-    def timed_sql(z: int, x: int, y: int, parallel: bool = False) -> tuple[float, int]:
+    connection.ensure_connection()
+    prepared_cursor = psycopg.Cursor(connection.connection)
+
+    def timed_sql(z: int, x: int, y: int, mode: str = "serial") -> tuple[float, int]:
+        """The tile's SQL alone: "serial" (planned per run, as a plain statement; parallel plans
+        off, as the endpoint's statement runs), "parallel" (the planner's default) or
+        "prepared" (a prepared statement, run with its generic plan, as the endpoint runs it)."""
         sql, params = services.tile_sql("red", z, x, y)
         with connection.cursor() as cur:
-            # Serial like the endpoint (see services.SERIAL), unless asked for the default plan.
-            cur.execute(f"SET max_parallel_workers_per_gather = {2 if parallel else 0}")
+            cur.execute(f"SET max_parallel_workers_per_gather = {2 if mode == 'parallel' else 0}")
             started = time.perf_counter()
-            cur.execute(sql, params)
-            data = cur.fetchone()[0]
+            if mode == "prepared":
+                prepared_cursor.execute(sql, params, prepare=True)
+                data = prepared_cursor.fetchone()[0]
+            else:
+                cur.execute(sql, params)
+                data = cur.fetchone()[0]
             elapsed = time.perf_counter() - started
             cur.execute("RESET max_parallel_workers_per_gather")
             return elapsed, len(data)
@@ -123,22 +135,28 @@ def main() -> None:
     lines: list[str] = []
     timed_get(*(ZOOMS[-1], *tiles[ZOOMS[-1]][0]))  # one warm-up of the request cycle
     for z in ZOOMS:
-        raw, parallel, cold, warm, sizes = [], [], [], [], []
+        raw, parallel, prepared, cold, warm, sizes = [], [], [], [], [], []
         for x, y in tiles[z]:
             size = timed_sql(z, x, y)[1]  # the data in shared buffers for both sides
             sizes.append(size)
-            runs: dict[str, list[float]] = {"raw": [], "parallel": [], "cold": [], "warm": []}
+            runs: dict[str, list[float]] = {
+                "raw": [], "parallel": [], "prepared": [], "cold": [], "warm": []
+            }  # fmt: skip
             for _ in range(args.repeat):
                 runs["raw"].append(timed_sql(z, x, y)[0])
-                runs["parallel"].append(timed_sql(z, x, y, parallel=True)[0])
+                runs["parallel"].append(timed_sql(z, x, y, "parallel")[0])
+                runs["prepared"].append(timed_sql(z, x, y, "prepared")[0])
                 TileCache.objects.filter(layer="red", z=z, x=x, y=y).delete()
                 runs["cold"].append(timed_get(z, x, y))
                 runs["warm"].append(timed_get(z, x, y))
             raw.append(statistics.median(runs["raw"]))
             parallel.append(statistics.median(runs["parallel"]))
+            prepared.append(statistics.median(runs["prepared"]))
             cold.append(statistics.median(runs["cold"]))
             warm.append(statistics.median(runs["warm"]))
-        raw50, cold50, warm50 = (statistics.median(v) * 1000 for v in (raw, cold, warm))
+        raw50, prepared50, cold50, warm50 = (
+            statistics.median(v) * 1000 for v in (raw, prepared, cold, warm)
+        )
         overhead = [(c - r) * 1000 for c, r in zip(cold, raw, strict=True)]
         heavy = [(c / r) for c, r in zip(cold, raw, strict=True) if r >= 0.010]
         lines += [
@@ -147,9 +165,12 @@ def main() -> None:
             f"p95: {percentile(raw, 0.95) * 1000:.1f} ms (serial, as the endpoint runs it; "
             f"with the planner's parallel plans p50 {statistics.median(parallel) * 1000:.1f} ms, "
             f"p95 {percentile(parallel, 0.95) * 1000:.1f} ms)",
+            f"- z{z} raw ST_AsMVT SQL prepared (generic plan, no planning per run) p50: "
+            f"{prepared50:.1f} ms, p95: {percentile(prepared, 0.95) * 1000:.1f} ms",
             f"- z{z} endpoint cold (render + store) p50: {cold50:.1f} ms, "
             f"p95: {percentile(cold, 0.95) * 1000:.1f} ms, max: {max(cold) * 1000:.1f} ms "
-            f"(endpoint/raw p50 ratio {cold50 / raw50:.2f})",
+            f"(endpoint/raw p50 ratio {cold50 / raw50:.2f}; "
+            f"endpoint/raw prepared p50 ratio {cold50 / prepared50:.2f})",
             f"- z{z} endpoint warm (cache hit) p50: {warm50:.1f} ms, "
             f"p95: {percentile(warm, 0.95) * 1000:.1f} ms",
             f"- z{z} endpoint cold minus raw, per tile, p50: {statistics.median(overhead):.1f} ms"
@@ -174,7 +195,9 @@ def main() -> None:
             "test client; the raw SQL is services.tile_sql run on the same connection in the "
             "same run, after one untimed run of it; per tile the median of "
             f"{args.repeat} runs of each. Targets: endpoint within 1.5x raw at z14 "
-            "and z12; z10 at most 300 ms."
+            "and z12; z10 at most 300 ms. The endpoint runs its statement prepared (planned "
+            "once per connection and zoom); the plain raw SQL is planned on every run, the "
+            "prepared one is not: the two ratios bracket the endpoint's own overhead."
         ),
     )
     print(block)

@@ -51,6 +51,17 @@ def database_config() -> dict:
         }
     # Always PostGIS, whatever scheme the URL used.
     config["ENGINE"] = "django.contrib.gis.db.backends.postgis"
+    # Prepared statements, for the vector tiles only (geo/tiles/cache.py runs them through a
+    # server-side-binding cursor; Django's own queries bind on the client and are never
+    # prepared). They run their generic plan: planning a tile statement takes longer than
+    # serving a cached tile. Only prepared statements and PL/pgSQL (none of ours) use a plan
+    # cache, so nothing else changes. DB_PREPARED_STATEMENTS=false turns them off, e.g. behind
+    # a pgbouncer in transaction mode older than 1.21.
+    options = config.setdefault("OPTIONS", {})
+    if env_bool("DB_PREPARED_STATEMENTS", True):
+        options["prepare_threshold"] = 0
+        generic = "-c plan_cache_mode=force_generic_plan"
+        options["options"] = f"{options.get('options', '')} {generic}".strip()
     config.setdefault("TEST", {})["NAME"] = env_str("DB_TEST_NAME", "") or None
     return config
 
@@ -119,6 +130,9 @@ AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_LOCKOUT_TEMPLATE = "accounts/lockout.html"
 AXES_RESET_ON_SUCCESS = True
+
+# Django's database sessions, loaded with plain SQL (see accounts/sessions.py).
+SESSION_ENGINE = "accounts.sessions"
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "network:search"

@@ -5,8 +5,8 @@ every cached tile whose envelope (with the buffer it is rendered with) touches t
 must go, at every zoom, and in a table that is one indexed DELETE over ranges of x and y per
 zoom. It is shared by every server process, survives restarts, and is UNLOGGED (no WAL).
 
-A miss renders and stores the tile in one statement. Tiles deeper than CACHE_MAX_ZOOM are not
-stored: they are cheap (a few hundred rows) and there are millions of them.
+A look-up, and on a miss the render and the store, are one statement. Tiles deeper than
+CACHE_MAX_ZOOM are not stored: they are cheap (a few hundred rows) and there are millions.
 
 Known limit: a tile rendered from a snapshot taken just before an edit commits, and stored just
 after that edit's `invalidate_area` ran, stays stale until the next edit there (a window of one
@@ -16,41 +16,121 @@ render, milliseconds). `clear()` empties the cache, e.g. after a bulk import.
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 
+import psycopg
 from django.db import connection
+from django.db.backends.utils import CursorDebugWrapper, CursorWrapper
 
+from accounts.sessions import SessionLogin, login_row, login_sql
 from geo.tiles import services
 
 CACHE_MAX_ZOOM = 16
 
-LOOKUP = "SELECT etag, data FROM geo_tilecache WHERE z = %s AND x = %s AND y = %s AND layer = %s"
-STORE = """
-    WITH tile AS MATERIALIZED ({select})
-    INSERT INTO geo_tilecache (layer, z, x, y, etag, data, created)
-    SELECT %(layer)s, %(z)s, %(x)s, %(y)s, md5(tile.data), tile.data, now() FROM tile
-    ON CONFLICT (z, x, y, layer)
-    DO UPDATE SET etag = EXCLUDED.etag, data = EXCLUDED.data, created = EXCLUDED.created
-    RETURNING etag, data
+# One statement, one round trip: the cached tile if there is one, otherwise the tile rendered
+# and stored. `stored` runs its SELECT only when `hit` is empty (a one-time filter: the layer
+# subqueries are not evaluated on a hit); OFFSET 0 keeps that SELECT a subquery, or the
+# planner would inline it and render the tile twice, once for md5() and once for the data.
+# A statement that writes never runs in parallel, so no SET is needed for the serial plan
+# (services.SERIAL). `{gate}` optionally adds a condition to both (the user's row, see
+# `fetch`); `{result}` is the final SELECT.
+FETCH = """
+    WITH {account}hit AS MATERIALIZED (
+        SELECT etag, data FROM geo_tilecache
+         WHERE z = %(z)s AND x = %(x)s AND y = %(y)s AND layer = %(layer)s{gate}
+    ), stored AS (
+        INSERT INTO geo_tilecache (layer, z, x, y, etag, data, created)
+        SELECT %(layer)s, %(z)s, %(x)s, %(y)s, md5(tile.data), tile.data, now()
+          FROM ({select} WHERE NOT EXISTS (SELECT FROM hit){gate} OFFSET 0) tile
+        ON CONFLICT (z, x, y, layer)
+        DO UPDATE SET etag = EXCLUDED.etag, data = EXCLUDED.data, created = EXCLUDED.created
+        RETURNING etag, data
+    )
+    {result}
 """
+TILE = "SELECT etag, data FROM hit UNION ALL SELECT etag, data FROM stored"
+ACCOUNT = "account AS MATERIALIZED ({login}), "
+ACCOUNT_GATE = " AND EXISTS (SELECT FROM account WHERE is_active)"
+ACCOUNT_RESULT = f"""SELECT account.password, account.is_active, tile.etag, tile.data
+      FROM account LEFT JOIN ({TILE}) tile ON true"""
+
+
+@dataclass(frozen=True)
+class Fetched:
+    etag: str
+    data: bytes
+    password: str = ""  # with a user: the user's password hash and active flag
+    is_active: bool = False
 
 
 def etag_of(data: bytes) -> str:
     return hashlib.md5(data, usedforsecurity=False).hexdigest()
 
 
+class _PreparedDebugWrapper(CursorDebugWrapper):
+    # Django reads the executed text back from client-side cursors only; log the statement.
+    def execute(self, sql, params=None):
+        with self.debug_sql(sql, params):
+            return CursorWrapper.execute(self, sql, params)
+
+
+def _prepared_cursor() -> CursorWrapper:
+    """A cursor whose statements PostgreSQL prepares (portal.settings: prepare_threshold, and
+    plan_cache_mode for their generic plan): parameters bound on the server, so the text of a
+    tile statement is the same for every tile of a layer and zoom, and is planned once per
+    database connection instead of once per tile. Wrapped like Django's cursors (errors,
+    query logging in tests and DEBUG)."""
+    connection.ensure_connection()
+    wrapper = _PreparedDebugWrapper if connection.queries_logged else CursorWrapper
+    return wrapper(psycopg.Cursor(connection.connection), connection)
+
+
+def fetch(layer: str, z: int, x: int, y: int, login: SessionLogin | None = None) -> Fetched | None:
+    """The tile from the cache, or rendered (and stored, down to CACHE_MAX_ZOOM).
+
+    With `login`, the user's password hash and active flag come back with it, read in the
+    same statement (accounts.sessions: login_sql, login_is_valid), and nothing is rendered
+    unless the session still holds the login and the user is active; None when the session
+    no longer holds the login or the user is gone. A cached tile is one round trip, a missing
+    one too.
+    """
+    if z > CACHE_MAX_ZOOM or not services.layers_at(layer, z):
+        account = None
+        if login is not None:
+            account = login_row(login)
+            if account is None:
+                return None
+            if not account[1]:
+                return Fetched("", b"", *account)
+        data = services.render(layer, z, x, y)
+        return Fetched(etag_of(data), data, *(account or ()))
+    select, params = services.tile_sql(layer, z, x, y)
+    params["layer"] = layer
+    if login is None:
+        sql = FETCH.format(account="", gate="", select=select, result=TILE)
+    else:
+        params.update(login.params())
+        sql = FETCH.format(
+            account=ACCOUNT.format(login=login_sql()),
+            gate=ACCOUNT_GATE,
+            select=select,
+            result=ACCOUNT_RESULT,
+        )
+    with _prepared_cursor() as cur:
+        cur.execute(sql, params)
+        row = cur.fetchone()
+    if row is None:
+        return None
+    if login is None:
+        return Fetched(row[0], bytes(row[1]))
+    password, is_active, etag, data = row
+    return Fetched(etag or "", bytes(data or b""), password, is_active)
+
+
 def get_or_render(layer: str, z: int, x: int, y: int) -> tuple[str, bytes]:
     """(etag, tile): from the cache, or rendered (and stored, down to CACHE_MAX_ZOOM)."""
-    if z > CACHE_MAX_ZOOM or not services.layers_at(layer, z):
-        data = services.render(layer, z, x, y)
-        return etag_of(data), data
-    with connection.cursor() as cur:
-        cur.execute(LOOKUP, [z, x, y, layer])
-        row = cur.fetchone()
-        if row is None:
-            select, params = services.tile_sql(layer, z, x, y)
-            cur.execute(STORE.format(select=select), {**params, "layer": layer})
-            row = cur.fetchone()
-    return row[0], bytes(row[1])
+    fetched = fetch(layer, z, x, y)
+    return fetched.etag, fetched.data
 
 
 def invalidate_area(bbox: tuple[float, float, float, float]) -> int:

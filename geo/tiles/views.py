@@ -2,8 +2,11 @@
 
 Same rule as the pages: only a logged-in user sees network data. Tiles are fetched by the
 map's script, so an anonymous request gets 401 rather than a redirect to the login page (a
-login page would be read as a broken tile). Tiles are not written to the access log: one map
-view fetches dozens of them; the map page and its searches are logged instead.
+login page would be read as a broken tile). The view does not touch `request.user`: the
+tile's own statement checks the session row and reads the user's row, and the view applies
+get_user's checks to it (accounts.sessions), so a cached tile is one statement. Tiles are not
+written to the access log: one map view fetches dozens of them; the map page and its searches
+are logged instead.
 
 An unknown layer is 404; a zoom, column or row outside the tile pyramid is 400. A tile with
 nothing in it is 204 (no body). Every tile carries a strong ETag (MD5 of its bytes) and
@@ -13,14 +16,22 @@ with If-None-Match and gets 304 until the topology under it changes.
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_safe
 
+from accounts.sessions import load_login, login_is_valid, recent_login
 from geo.tiles import cache, services
 
 CONTENT_TYPE = "application/vnd.mapbox-vector-tile"
 CACHE_CONTROL = "private, max-age=300"
+
+
+def _unauthorized() -> HttpResponse:
+    return HttpResponse(
+        "Debe ingresar para consultar la red.", status=401, content_type="text/plain"
+    )
 
 
 def _matches(header: str, etag: str) -> bool:
@@ -32,10 +43,8 @@ def _matches(header: str, etag: str) -> bool:
 
 @require_safe
 def tile(request: HttpRequest, layer: str, z: int, x: int, y: int) -> HttpResponse:
-    if not request.user.is_authenticated:
-        return HttpResponse(
-            "Debe ingresar para consultar la red.", status=401, content_type="text/plain"
-        )
+    if settings.SESSION_COOKIE_NAME not in request.COOKIES:
+        return _unauthorized()
     if layer not in services.LAYER_NAMES:
         return HttpResponse(
             f"Capa desconocida: {layer[:30]}", status=404, content_type="text/plain"
@@ -44,8 +53,19 @@ def tile(request: HttpRequest, layer: str, z: int, x: int, y: int) -> HttpRespon
         return HttpResponse(
             f"Tesela fuera de rango: {z}/{x}/{y}"[:80], status=400, content_type="text/plain"
         )
-    etag, data = cache.get_or_render(layer, z, x, y)
-    quoted = f'"{etag}"'
+    # The login this process read last time for this session, checked against the session row
+    # in the tile's statement; read again from the session if that row changed.
+    login = recent_login(request)
+    fetched = cache.fetch(layer, z, x, y, login=login) if login else None
+    if fetched is None:
+        login = load_login(request)
+        if login is None:
+            return _unauthorized()
+        fetched = cache.fetch(layer, z, x, y, login=login)
+    if fetched is None or not login_is_valid(request, login, fetched.password, fetched.is_active):
+        return _unauthorized()
+    data = fetched.data
+    quoted = f'"{fetched.etag}"'
     if _matches(request.headers.get("If-None-Match", ""), quoted):
         response = HttpResponse(status=304)
     else:

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import mapbox_vector_tile
 import pytest
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+from django.contrib.sessions.models import Session
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
 
+from accounts import sessions
+from accounts.models import User
 from geo.models import TileCache
 from geo.tiles import cache, services
 from network.models import Equipment, Feeder, Pole, Span, Substation, Transformer
@@ -214,11 +222,60 @@ def test_a_cached_tile_is_served_without_rendering_it(
     first = public_client.get(url("red", *address))
     assert TileCache.objects.filter(layer="red", z=13).count() == 1
 
-    # session, user, cache look-up: no tile SQL
-    with django_assert_num_queries(3) as captured:
+    # one statement: the session row, the user's row and the cached tile
+    with django_assert_num_queries(1) as captured:
         second = public_client.get(url("red", *address))
     assert second.content == first.content
-    assert not any("ST_AsMVT" in q["sql"] for q in captured.captured_queries)
+    assert TileCache.objects.filter(layer="red", z=13).count() == 1
+    statement = captured.captured_queries[0]["sql"]
+    assert all(t in statement for t in ("geo_tilecache", "accounts_user", "django_session"))
+
+
+def test_tile_statements_are_prepared_and_django_queries_are_not(demo_network):
+    substation = Substation.objects.order_by("pk").first()
+    lon, lat = substation.location.x, substation.location.y
+    for z in (12, 13):
+        cache.fetch("red", *tile_of(lon, lat, z))
+    list(Substation.objects.filter(pk=substation.pk))
+    with connection.cursor() as cur:
+        cur.execute("SELECT statement FROM pg_prepared_statements")
+        prepared = [row[0] for row in cur.fetchall()]
+        cur.execute("SHOW plan_cache_mode")
+        assert cur.fetchone()[0] == "force_generic_plan"
+    assert len(prepared) == 2  # one per zoom: the same text serves every tile of a zoom
+    assert all("geo_tilecache" in statement for statement in prepared)
+    cache.fetch("red", *tile_of(lon + 0.2, lat, 13))
+    with connection.cursor() as cur:
+        cur.execute("SELECT count(*) FROM pg_prepared_statements")
+        assert cur.fetchone()[0] == 2
+
+
+def test_a_cache_hit_does_not_render_the_tile(demo_network):
+    """The statement holds the tile SQL for a miss; on a hit PostgreSQL must not run it."""
+    substation = Substation.objects.order_by("pk").first()
+    z, x, y = tile_of(substation.location.x, substation.location.y, 13)
+    cache.fetch("red", z, x, y)
+    select, params = services.tile_sql("red", z, x, y)
+    sql = cache.FETCH.format(account="", gate="", select=select, result=cache.TILE)
+
+    def scans(node: dict):
+        if node.get("Relation Name"):
+            yield node["Relation Name"], node.get("Actual Loops", 0)
+        for child in node.get("Plans", []):
+            yield from scans(child)
+
+    def loops() -> dict[str, int]:
+        with connection.cursor() as cur:
+            cur.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + sql, {**params, "layer": "red"})
+            plan = cur.fetchone()[0]
+        return dict(scans(plan[0]["Plan"]))
+
+    hit = loops()
+    assert hit["geo_tilecache"] >= 1
+    assert hit["network_substation"] == 0 and hit["network_feeder"] == 0
+    cache.clear()
+    miss = loops()
+    assert miss["network_substation"] >= 1 and miss["network_feeder"] >= 1
 
 
 def test_a_tile_is_rendered_and_stored_in_one_statement_on_a_miss(public_client, demo_network):
@@ -227,8 +284,9 @@ def test_a_tile_is_rendered_and_stored_in_one_statement_on_a_miss(public_client,
     with CaptureQueriesContext(connection) as captured:
         public_client.get(url("red", *address))
     tile_queries = [q["sql"] for q in captured.captured_queries if "geo_tilecache" in q["sql"]]
-    assert len(tile_queries) == 2  # look-up, then render-and-store
-    assert "ST_AsMVT" in tile_queries[1] and "INSERT INTO geo_tilecache" in tile_queries[1]
+    assert len(tile_queries) == 1  # look-up, render and store
+    assert "ST_AsMVT" in tile_queries[0] and "INSERT INTO geo_tilecache" in tile_queries[0]
+    assert TileCache.objects.filter(layer="red", z=address[0]).count() == 1
 
 
 def test_tiles_deeper_than_the_cache_zoom_are_not_stored(public_client, demo_network):
@@ -309,6 +367,83 @@ def test_anonymous_gets_401_and_not_the_tile(client, demo_network):
     assert response.status_code == 401
     assert response["Content-Type"].startswith("text/plain")
     assert not TileCache.objects.exists()
+
+
+def test_a_logged_out_session_gets_401(public_client, demo_network):
+    substation = Substation.objects.order_by("pk").first()
+    path = url("red", *tile_of(substation.location.x, substation.location.y, 12))
+    assert public_client.get(path).status_code == 200
+    assert public_client.post(reverse("logout")).status_code == 302
+    assert public_client.get(path).status_code == 401
+
+
+@pytest.mark.parametrize("zoom", [12, cache.CACHE_MAX_ZOOM + 1])
+def test_a_password_change_elsewhere_ends_the_session_for_tiles(public_client, demo_network, zoom):
+    substation = Substation.objects.order_by("pk").first()
+    path = url("red", *tile_of(substation.location.x, substation.location.y, zoom))
+    assert public_client.get(path).status_code in (200, 204)
+    user = User.objects.get(pk=public_client.session[SESSION_KEY])
+    user.set_password("otra-clave-nueva-2026")
+    user.save()
+    assert public_client.get(path).status_code == 401
+    assert SESSION_KEY not in public_client.session  # flushed, as django.contrib.auth does
+
+
+@pytest.mark.parametrize("zoom", [12, cache.CACHE_MAX_ZOOM + 1])
+def test_a_deactivated_or_deleted_user_gets_401_and_nothing_is_rendered(
+    public_client, demo_network, zoom
+):
+    substation = Substation.objects.order_by("pk").first()
+    path = url("red", *tile_of(substation.location.x, substation.location.y, zoom))
+    user = User.objects.get(pk=public_client.session[SESSION_KEY])
+    User.objects.filter(pk=user.pk).update(is_active=False)
+    assert public_client.get(path).status_code == 401
+    assert not TileCache.objects.exists()
+    User.objects.filter(pk=user.pk).delete()
+    assert public_client.get(path).status_code == 401
+
+
+def test_a_session_whose_hash_was_renewed_in_place_keeps_its_tiles(public_client, demo_network):
+    """A user who changes the password keeps the session (update_session_auth_hash): same key,
+    new data. The login remembered by the process no longer matches the row; it is read again."""
+    substation = Substation.objects.order_by("pk").first()
+    path = url("red", *tile_of(substation.location.x, substation.location.y, 12))
+    assert public_client.get(path).status_code == 200
+    user = User.objects.get(pk=public_client.session[SESSION_KEY])
+    user.set_password("otra-clave-nueva-2026")
+    user.save()
+    session = public_client.session
+    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    session.save()
+    assert public_client.get(path).status_code == 200
+
+
+def test_an_expired_session_gets_401_though_the_process_knows_it(public_client, demo_network):
+    substation = Substation.objects.order_by("pk").first()
+    path = url("red", *tile_of(substation.location.x, substation.location.y, 12))
+    assert public_client.get(path).status_code == 200
+    Session.objects.filter(session_key=public_client.session.session_key).update(
+        expire_date=timezone.now() - timedelta(seconds=1)
+    )
+    assert public_client.get(path).status_code == 401
+
+
+def test_the_logins_a_process_remembers_are_bounded():
+    recent = sessions._Recent(2)
+    logins = [sessions.SessionLogin(f"k{i}", "data", i, "hash") for i in range(3)]
+    for login in logins:
+        recent.put(login)
+    assert recent.get("k0") is None
+    assert recent.get("k1") == logins[1] and recent.get("k2") == logins[2]
+    recent.forget("k1")
+    assert recent.get("k1") is None
+
+
+def test_a_session_of_an_unknown_backend_gets_401(public_client, demo_network):
+    session = public_client.session
+    session[BACKEND_SESSION_KEY] = "some.other.Backend"
+    session.save()
+    assert public_client.get(url("red", 12, 1000, 2000)).status_code == 401
 
 
 @pytest.mark.parametrize(
