@@ -31,6 +31,7 @@ urlpatterns = [
     path("red/", include("portal.map_urls")),
     path("tiles/", include("geo.tiles.urls")),
     path("api/", include("network.api.urls")),
+    path("api/rd/", include("metering.dr_urls")),
     path("cuentas/", include("accounts.urls")),
     path("captcha/", include("captcha.urls")),
     path("admin/", admin.site.urls),

@@ -1,0 +1,3 @@
+"""Admin of the metering models, one module per concern."""
+
+from metering.admin import billing, dr, readings  # noqa: F401

@@ -1,1 +1,0 @@
-# AMI ingest, VEE and demand response arrive with the metering issue.

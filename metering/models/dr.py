@@ -1,0 +1,5 @@
+"""dr models (metering)."""
+
+from __future__ import annotations
+
+__all__: list[str] = []

@@ -1,0 +1,5 @@
+"""readings models (metering)."""
+
+from __future__ import annotations
+
+__all__: list[str] = []
