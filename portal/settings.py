@@ -184,6 +184,10 @@ MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "media")))
 
 # Generated feeder plans (KMZ) live here, outside the static files.
 KMZ_DIR = Path(env_str("KMZ_DIR", str(BASE_DIR / "data" / "kmz")))
+# Rejection reports of ingest_readings (one CSV per run).
+METERING_REPORTS_DIR = Path(
+    env_str("METERING_REPORTS_DIR", str(BASE_DIR / "data" / "reports" / "lecturas"))
+)
 
 # Base layer of every map (an XYZ URL template). Empty: no base layer, nothing leaves
 # the server, which is what the tests and an offline installation need.

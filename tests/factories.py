@@ -16,6 +16,7 @@ from stdnum.cl import rut as rut_lib
 
 from demand.models import MonthlyDemand
 from geo.models import Comuna, Region
+from metering.models import Meter
 from network.models import (
     Customer,
     Distributor,
@@ -301,3 +302,17 @@ def make_demand(
     return MonthlyDemand.objects.create(
         feeder=feeder, transformer=transformer, **{**defaults, **kwargs}
     )
+
+
+def make_meter(kind: str = "customer", **kwargs) -> Meter:
+    """A meter of the given kind (customer, totalizer, feeder_head), with its asset."""
+    n = _next()
+    defaults: dict = {"serial": f"MED{n:08d}", "installed_on": date(2024, 1, 1)}
+    values = {**defaults, **kwargs}
+    if kind == Meter.Kind.CUSTOMER and "customer" not in values:
+        values["customer"] = make_customer()
+    if kind == Meter.Kind.TOTALIZER and "transformer" not in values:
+        values["transformer"] = make_transformer()
+    if kind == Meter.Kind.FEEDER_HEAD and "feeder" not in values:
+        values["feeder"] = make_feeder()
+    return Meter.objects.create(kind=kind, **values)

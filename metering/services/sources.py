@@ -1,0 +1,293 @@
+"""The two formats the head-end delivers readings in, read as a stream of values.
+
+Both yield `Value`, `Event` or `Rejection` items in file order, holding at most one
+MeterReading (XML) or one line (CSV) in memory.
+
+CSV: a header row, then one value per line; `;` or `,` separated (with `;`, a decimal comma is
+accepted). Columns, in any order: `meter` (serial, the head-end's mRID), `reading_type` (the
+18-field CIM ReadingType, or an OBIS code C.D.E that names a single reading type), `timestamp`
+(ISO 8601 with its UTC offset: the end of the interval for profiles), `value`, and optionally
+`quality` (a CIM ReadingQualityType such as 1.0.0, or 0 for valid).
+
+XML: an IEC 61968-9 EventMessage whose Noun is MeterReadings; each MeterReading names its Meter
+(mRID, or Names/name) and holds IntervalBlocks (a ReadingType and IntervalReadings), Readings
+(each with its ReadingType) and EndDeviceEvents (createdDateTime, EndDeviceEventType).
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from django.utils import timezone
+
+from metering import cim
+from metering.models import Quality
+
+CSV_COLUMNS = ("meter", "reading_type", "timestamp", "value")
+READINGS_NOUN = "MeterReadings"
+
+
+@dataclass(frozen=True)
+class Value:
+    line: int
+    meter: str
+    reading_type: str
+    ts: datetime
+    value: float
+    quality: int
+
+
+@dataclass(frozen=True)
+class Event:
+    line: int
+    meter: str
+    code: str
+    ts: datetime
+
+
+@dataclass(frozen=True)
+class Rejection:
+    where: str
+    field: str
+    reason: str
+    meter: str = ""
+    value: str = ""
+
+
+class FatalFileError(Exception):
+    """The file cannot be read at all (wrong format, missing columns, not MeterReadings)."""
+
+
+Item = Value | Event | Rejection
+
+
+def _timestamp(raw: str, now: datetime) -> datetime:
+    parsed = cim.parse_timestamp(raw)
+    if parsed < datetime(2000, 1, 1, tzinfo=parsed.tzinfo) or parsed > now + timedelta(days=1):
+        raise cim.MessageError(f"fecha fuera de rango: {raw[:40]!r}")
+    return parsed
+
+
+def _number(raw: str, decimal_comma: bool) -> float:
+    text = raw.strip()
+    if decimal_comma:
+        text = text.replace(",", ".")
+    number = float(text)  # ValueError for non-numeric
+    if not math.isfinite(number):
+        raise ValueError(text)
+    return number
+
+
+def _quality(raw: str) -> int:
+    """0 for valid (CIM 1.0.0, or 0/empty); SOURCE for any other flag of the head-end."""
+    text = raw.strip()
+    if text in ("", "0") or text.startswith("1.0."):
+        return Quality.VALID
+    return Quality.SOURCE
+
+
+# --- CSV -------------------------------------------------------------------------------------
+
+
+def csv_items(path: Path) -> Iterator[Item]:
+    with open(path, encoding="utf-8-sig", newline="") as handle:
+        first = handle.readline()
+        if not first.strip():
+            raise FatalFileError("el archivo está vacío")
+        delimiter = ";" if first.count(";") > first.count(",") else ","
+        header = [h.strip().lower() for h in next(csv.reader([first], delimiter=delimiter))]
+        unknown = [h for h in header if h not in (*CSV_COLUMNS, "quality")]
+        missing = [c for c in CSV_COLUMNS if c not in header]
+        if missing or unknown:
+            problems = []
+            if missing:
+                problems.append(f"faltan columnas: {', '.join(missing)}")
+            if unknown:
+                problems.append(f"columnas desconocidas: {', '.join(unknown)}")
+            raise FatalFileError(f"línea 1: {'; '.join(problems)}")
+        index = {name: header.index(name) for name in header}
+        width = len(header)
+        decimal_comma = delimiter == ";"
+        now = timezone.now()
+        for line, row in enumerate(csv.reader(handle, delimiter=delimiter), start=2):
+            if not row or (len(row) == 1 and not row[0].strip()):
+                continue
+            where = f"línea {line}"
+            if len(row) != width:
+                yield Rejection(where, "", f"{len(row)} columnas, se esperaban {width}")
+                continue
+            meter = row[index["meter"]].strip()
+            if not meter:
+                yield Rejection(where, "meter", "medidor vacío")
+                continue
+            try:
+                ts = _timestamp(row[index["timestamp"]], now)
+            except cim.MessageError as error:
+                yield Rejection(where, "timestamp", error.reason, meter, row[index["timestamp"]])
+                continue
+            try:
+                value = _number(row[index["value"]], decimal_comma)
+            except ValueError:
+                yield Rejection(
+                    where, "value", "valor no numérico", meter, row[index["value"]][:40]
+                )
+                continue
+            quality = _quality(row[index["quality"]]) if "quality" in index else Quality.VALID
+            yield Value(line, meter, row[index["reading_type"]].strip(), ts, value, quality)
+
+
+# --- XML -------------------------------------------------------------------------------------
+
+
+def _ref(element: Any) -> str:
+    """A CIM reference: `<ReadingType ref="…"/>`, or the code as text, or in an mRID child."""
+    if element is None:
+        return ""
+    return (element.get("ref") or element.text or cim.text(element, "mRID") or "").strip()
+
+
+def _meter_name(reading: Any) -> str:
+    meter = cim.child(reading, "Meter")
+    if meter is None:
+        meter = cim.child(reading, "EndDevice")
+    if meter is None:
+        return ""
+    name = cim.text(meter, "mRID")
+    if not name:
+        names = cim.child(meter, "Names")
+        name = cim.text(names, "name") if names is not None else ""
+    return name
+
+
+def _reading_quality(element: Any) -> int:
+    qualities = cim.child(element, "ReadingQualities")
+    if qualities is None:
+        return Quality.VALID
+    kinds = [_ref(cim.child(qualities, "ReadingQualityType"))] + [
+        _ref(q) for q in cim.children(qualities, "ReadingQualityType")
+    ]
+    return max((_quality(k) for k in kinds if k), default=Quality.VALID)
+
+
+def _value_of(element: Any, meter: str, reading_type: str, now: datetime) -> Item:
+    where = f"línea {element.sourceline} ({cim.local(element.tag)})"
+    raw_ts = cim.text(element, "timeStamp")
+    if not raw_ts:
+        return Rejection(where, "timeStamp", "falta timeStamp", meter)
+    try:
+        ts = _timestamp(raw_ts, now)
+    except cim.MessageError as error:
+        return Rejection(where, "timeStamp", error.reason, meter, raw_ts[:40])
+    raw_value = cim.text(element, "value")
+    try:
+        value = _number(raw_value, decimal_comma=False)
+    except ValueError:
+        return Rejection(where, "value", "valor no numérico", meter, raw_value[:40])
+    return Value(element.sourceline, meter, reading_type, ts, value, _reading_quality(element))
+
+
+def _meter_reading_items(reading: Any, now: datetime) -> Iterator[Item]:
+    meter = _meter_name(reading)
+    if not meter:
+        yield Rejection(f"línea {reading.sourceline} (MeterReading)", "Meter", "falta el medidor")
+        return
+    for block in cim.children(reading, "IntervalBlocks"):
+        reading_type = _ref(cim.child(block, "ReadingType"))
+        if not reading_type:
+            yield Rejection(
+                f"línea {block.sourceline} (IntervalBlocks)",
+                "ReadingType",
+                "falta ReadingType",
+                meter,
+            )
+            continue
+        for interval in cim.children(block, "IntervalReadings"):
+            yield _value_of(interval, meter, reading_type, now)
+    for single in cim.children(reading, "Readings"):
+        reading_type = _ref(cim.child(single, "ReadingType"))
+        if not reading_type:
+            yield Rejection(
+                f"línea {single.sourceline} (Readings)", "ReadingType", "falta ReadingType", meter
+            )
+            continue
+        yield _value_of(single, meter, reading_type, now)
+    for event in cim.children(reading, "EndDeviceEvents"):
+        where = f"línea {event.sourceline} (EndDeviceEvents)"
+        code = _ref(cim.child(event, "EndDeviceEventType"))
+        raw_ts = cim.text(event, "createdDateTime")
+        if not code:
+            yield Rejection(where, "EndDeviceEventType", "falta el tipo de evento", meter)
+            continue
+        try:
+            ts = _timestamp(raw_ts, now)
+        except cim.MessageError as error:
+            yield Rejection(where, "createdDateTime", error.reason, meter, raw_ts[:40])
+            continue
+        yield Event(event.sourceline, meter, code, ts)
+
+
+def xml_items(path: Path, header_seen: list[cim.Header] | None = None) -> Iterator[Item]:
+    """Values of a MeterReadings EventMessage; the Header, once read, is appended to
+    `header_seen` (the run records its MessageID and CorrelationID)."""
+    now = timezone.now()
+    with open(path, "rb") as handle:
+        events = cim.iterparse(handle, ("Header", "MeterReading", "Payload"))
+        root_checked = False
+        for event, element in events:
+            if not root_checked:
+                root_checked = True
+                if cim.local(element.tag) != "EventMessage":
+                    raise FatalFileError(
+                        f"se esperaba un EventMessage (IEC 61968-9), no {cim.local(element.tag)[:40]}"
+                    )
+            if event != "end":
+                continue
+            name = cim.local(element.tag)
+            if name == "Header":
+                try:
+                    header = cim.read_header(element, f"línea {element.sourceline} (Header)")
+                except cim.MessageError as error:
+                    raise FatalFileError(str(error)) from None
+                if header.noun != READINGS_NOUN:
+                    raise FatalFileError(
+                        f"el mensaje es {header.noun[:40]}, se esperaba {READINGS_NOUN}"
+                    )
+                if header_seen is not None:
+                    header_seen.append(header)
+            elif name == "MeterReading":
+                if header_seen is not None and not header_seen:
+                    raise FatalFileError("falta el Header antes de las lecturas")
+                yield from _meter_reading_items(element, now)
+                # Bounded memory: drop the element and the siblings already read.
+                element.clear()
+                parent = element.getparent()
+                while parent is not None and element.getprevious() is not None:
+                    del parent[0]
+
+
+def sniff_format(path: Path) -> str:
+    """'xml' or 'csv', from the extension or the first bytes."""
+    suffix = path.suffix.lower()
+    if suffix in (".xml", ".csv"):
+        return suffix[1:]
+    with open(path, "rb") as handle:
+        start = handle.read(512).lstrip(b"\xef\xbb\xbf \t\r\n")
+    return "xml" if start.startswith(b"<") else "csv"
+
+
+def items(path: Path, header_seen: list[cim.Header] | None = None) -> Iterator[Item]:
+    try:
+        if sniff_format(path) == "xml":
+            yield from xml_items(path, header_seen)
+        else:
+            yield from csv_items(path)
+    except UnicodeDecodeError as error:
+        raise FatalFileError(f"el archivo no es UTF-8 ({error.reason})") from None
+    except cim.MessageError as error:
+        raise FatalFileError(str(error)) from None
