@@ -19,10 +19,10 @@ from __future__ import annotations
 
 import csv
 import hashlib
-from collections import OrderedDict
-from collections.abc import Callable, Iterable
+import struct
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 from django.conf import settings
@@ -36,7 +36,7 @@ from metering.services.sources import (
     Event,
     FatalFileError,
     Rejection,
-    Value,
+    Timestamps,
     items,
     sniff_format,
 )
@@ -45,8 +45,10 @@ CHUNK = 50_000  # values per COPY
 CHANNEL_CACHE = 200_000  # (meter, reading type) pairs remembered while reading one file
 REPORT_COLUMNS = ["archivo", "ubicación", "campo", "motivo", "medidor", "valor"]
 
-STAGING = """
-    CREATE TEMPORARY TABLE metering_staging (
+# One chunk of the file at a time; the rows of the chunk being inserted stay here until the
+# insert has answered (and, on the rare path, been explained).
+CHUNK_TABLE = """
+    CREATE TEMPORARY TABLE metering_chunk (
         line bigint NOT NULL,
         channel_id integer NOT NULL,
         ts timestamptz NOT NULL,
@@ -55,54 +57,91 @@ STAGING = """
         register boolean NOT NULL
     ) ON COMMIT DROP
 """
-STAGING_TYPES = ["int8", "int4", "timestamptz", "float8", "int2", "bool"]
+# Rows in PostgreSQL's binary COPY format, packed here: field count, then each field's
+# length and value (int8 line, int4 channel, timestamptz as int8 microseconds since 2000,
+# float8 value, int2 quality, bool register). Faster than encoding them field by field.
+ROW = struct.Struct(">h i q i i i q i d i h i ?")
+COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0)
+COPY_TRAILER = struct.pack(">h", -1)
+INSERTED_TABLE = """
+    CREATE TEMPORARY TABLE metering_chunk_inserted (channel_id integer, ts timestamptz)
+    ON COMMIT DROP
+"""
+REGISTERS_INSERTED_TABLE = """
+    CREATE TEMPORARY TABLE metering_chunk_registers (
+        meter_id bigint, obis_id bigint, ts timestamptz
+    ) ON COMMIT DROP
+"""
 
+# The chunk's distinct keys in index order (the earliest line of a key wins, and a sorted
+# insert touches the index pages in order), inserted unless already stored; answers how many
+# distinct keys there were and how many went in.
 INSERT_INTERVALS = """
-    INSERT INTO metering_intervalreading (channel_id, run_id, ts, value, quality)
-    SELECT channel_id, %s, ts, value, quality FROM metering_staging WHERE NOT register
-    ON CONFLICT (channel_id, ts) DO NOTHING
+    WITH source AS MATERIALIZED (
+        SELECT DISTINCT ON (channel_id, ts) channel_id, ts, value, quality
+          FROM metering_chunk WHERE NOT register
+         ORDER BY channel_id, ts, line
+    ), inserted AS (
+        INSERT INTO metering_intervalreading (channel_id, run_id, ts, value, quality)
+        SELECT channel_id, %(run)s, ts, value, quality FROM source
+        ON CONFLICT (channel_id, ts) DO NOTHING
+        RETURNING {returning}
+    ){into}
+    SELECT (SELECT count(*) FROM source), (SELECT count(*) FROM inserted)
 """
 INSERT_REGISTERS = """
-    INSERT INTO metering_registerread (meter_id, obis_id, ts, value, quality, run_id)
-    SELECT c.meter_id, rt.obis_id, s.ts, s.value, s.quality, %s
-      FROM metering_staging s
-      JOIN metering_channel c ON c.id = s.channel_id
-      JOIN metering_readingtype rt ON rt.id = c.reading_type_id
-     WHERE s.register
-    ON CONFLICT (meter_id, obis_id, ts) DO NOTHING
+    WITH source AS MATERIALIZED (
+        SELECT DISTINCT ON (c.meter_id, rt.obis_id, s.ts)
+               c.meter_id, rt.obis_id, s.ts, s.value, s.quality
+          FROM metering_chunk s
+          JOIN metering_channel c ON c.id = s.channel_id
+          JOIN metering_readingtype rt ON rt.id = c.reading_type_id
+         WHERE s.register
+         ORDER BY c.meter_id, rt.obis_id, s.ts, s.line
+    ), inserted AS (
+        INSERT INTO metering_registerread (meter_id, obis_id, ts, value, quality, run_id)
+        SELECT meter_id, obis_id, ts, value, quality, %(run)s FROM source
+        ON CONFLICT (meter_id, obis_id, ts) DO NOTHING
+        RETURNING meter_id, obis_id, ts
+    ), recorded AS (
+        INSERT INTO metering_chunk_registers SELECT * FROM inserted
+    )
+    SELECT (SELECT count(*) FROM source), (SELECT count(*) FROM inserted)
 """
-# Rows of the file that did not go in, with the row that holds their key and whether it came
-# from this run: duplicates inside the file, or values stored by an earlier run.
+# Why rows of the chunk did not go in: a later line of a key the chunk repeats; or a key
+# already stored, by an earlier run (the same value, or another) or by an earlier chunk of
+# this file. `metering_chunk_inserted` holds the keys this chunk inserted.
 LEFT_OUT_INTERVALS = """
-    SELECT s.line, m.serial, s.value, r.value::double precision, r.run_id = %(run)s,
-           (SELECT min(d.line) FROM metering_staging d
-             WHERE d.channel_id = s.channel_id AND d.ts = s.ts AND NOT d.register)
-      FROM metering_staging s
+    SELECT s.line, m.serial, s.value, r.value, r.run_id = %(run)s, f.first_line
+      FROM metering_chunk s
       JOIN metering_intervalreading r ON r.channel_id = s.channel_id AND r.ts = s.ts
       JOIN metering_channel c ON c.id = s.channel_id
       JOIN metering_meter m ON m.id = c.meter_id
+      CROSS JOIN LATERAL (
+            SELECT min(d.line) AS first_line FROM metering_chunk d
+             WHERE d.channel_id = s.channel_id AND d.ts = s.ts AND NOT d.register) f
      WHERE NOT s.register
-       AND (r.run_id <> %(run)s OR EXISTS (
-            SELECT FROM metering_staging d
-             WHERE d.channel_id = s.channel_id AND d.ts = s.ts AND NOT d.register
-               AND d.line < s.line))
+       AND (s.line > f.first_line OR NOT EXISTS (
+            SELECT FROM metering_chunk_inserted i
+             WHERE i.channel_id = s.channel_id AND i.ts = s.ts))
      ORDER BY s.line
 """
 LEFT_OUT_REGISTERS = """
     SELECT s.line, m.serial, s.value, r.value::double precision, r.run_id = %(run)s,
-           (SELECT min(d.line) FROM metering_staging d
-             WHERE d.channel_id = s.channel_id AND d.ts = s.ts AND d.register)
-      FROM metering_staging s
+           f.first_line
+      FROM metering_chunk s
       JOIN metering_channel c ON c.id = s.channel_id
       JOIN metering_meter m ON m.id = c.meter_id
       JOIN metering_readingtype rt ON rt.id = c.reading_type_id
       JOIN metering_registerread r
         ON r.meter_id = c.meter_id AND r.obis_id = rt.obis_id AND r.ts = s.ts
+      CROSS JOIN LATERAL (
+            SELECT min(d.line) AS first_line FROM metering_chunk d
+             WHERE d.channel_id = s.channel_id AND d.ts = s.ts AND d.register) f
      WHERE s.register
-       AND (r.run_id <> %(run)s OR EXISTS (
-            SELECT FROM metering_staging d
-             WHERE d.channel_id = s.channel_id AND d.ts = s.ts AND d.register
-               AND d.line < s.line))
+       AND (s.line > f.first_line OR NOT EXISTS (
+            SELECT FROM metering_chunk_registers i
+             WHERE i.meter_id = r.meter_id AND i.obis_id = r.obis_id AND i.ts = r.ts))
      ORDER BY s.line
 """
 
@@ -204,18 +243,31 @@ class _Catalog:
 
 
 class _Channels:
-    """(meter serial, reading type id) → channel id, or None for an unknown meter; resolved
-    in batches, channels created for known meters; the most recent pairs kept (LRU)."""
+    """(meter serial, reading type code as written in the file) → (channel id, is_register),
+    or the reason it is refused (unknown meter or reading type). Resolved a chunk at a time;
+    channels are created for known meters and reading types. Bounded: emptied when full."""
 
-    def __init__(self) -> None:
-        self.known: OrderedDict[tuple[str, int], int | None] = OrderedDict()
+    def __init__(self, catalog: _Catalog) -> None:
+        self.catalog = catalog
+        self.known: dict[tuple[str, str], tuple[int, bool] | str] = {}
 
-    def resolve(self, pairs: Iterable[tuple[str, int]]) -> None:
-        missing = sorted({p for p in pairs if p not in self.known})
+    def resolve(self, rows: list[tuple]) -> None:
+        missing = {(row[1], row[2]) for row in rows} - self.known.keys()
         if not missing:
             return
-        serials = [p[0] for p in missing]
-        types = [p[1] for p in missing]
+        if len(self.known) + len(missing) > CHANNEL_CACHE:
+            self.known.clear()
+        asked: list[tuple[str, str, int, bool]] = []
+        for serial, code in missing:
+            found = self.catalog.reading_type(code)
+            if isinstance(found, str):
+                self.known[(serial, code)] = found
+            else:
+                asked.append((serial, code, *found))
+        if not asked:
+            return
+        serials = [a[0] for a in asked]
+        types = [a[2] for a in asked]
         with connection.cursor() as cur:
             cur.execute(
                 """
@@ -229,24 +281,20 @@ class _Channels:
             )
             cur.execute(
                 """
-                SELECT p.serial, p.reading_type_id, c.id
-                  FROM unnest(%s::text[], %s::int[]) AS p(serial, reading_type_id)
+                SELECT c.id
+                  FROM unnest(%s::text[], %s::int[]) WITH ORDINALITY
+                       AS p(serial, reading_type_id, n)
                   LEFT JOIN metering_meter m ON m.serial = p.serial
                   LEFT JOIN metering_channel c
                     ON c.meter_id = m.id AND c.reading_type_id = p.reading_type_id
+                 ORDER BY p.n
                 """,
                 [serials, types],
             )
-            for serial, type_id, channel in cur.fetchall():
-                self.known[(serial, type_id)] = channel
-        while len(self.known) > CHANNEL_CACHE:
-            self.known.popitem(last=False)
-
-    def get(self, pair: tuple[str, int]) -> int | None:
-        channel = self.known.get(pair)
-        if channel is not None:
-            self.known.move_to_end(pair)
-        return channel
+            for (serial, code, _, register), (channel,) in zip(asked, cur.fetchall(), strict=True):
+                self.known[(serial, code)] = (
+                    (channel, register) if channel is not None else "medidor desconocido"
+                )
 
 
 def file_sha256(path: Path) -> str:
@@ -313,123 +361,227 @@ def _load(
     path: Path, result: IngestResult, report: _Report, progress: Callable[[int], None] | None
 ) -> None:
     result.run.file_format = sniff_format(path)
-    catalog = _Catalog()
-    channels = _Channels()
+    loader = _Loader(result, report, progress)
     headers: list[cim.Header] = []
-    first: datetime | None = None
-    last: datetime | None = None
-    staged_intervals = staged_registers = 0
-    pending: list[Value] = []
-    events: list[tuple[Event, int]] = []
-
-    with connection.cursor() as cur:
-        # Inside an outer transaction (a caller's atomic block) ON COMMIT has not come yet.
-        cur.execute("DROP TABLE IF EXISTS metering_staging")
-        cur.execute(STAGING)
-
-    def flush() -> None:
-        nonlocal first, last, staged_intervals, staged_registers
-        rows = []
-        typed = []
-        for value in pending:
-            found = catalog.reading_type(value.reading_type)
-            if isinstance(found, str):
-                report.add(Rejection(f"línea {value.line}", "reading_type", found, value.meter))
-                continue
-            typed.append((value, found))
-        channels.resolve((value.meter, found[0]) for value, found in typed)
-        for value, (type_id, register) in typed:
-            channel = channels.get((value.meter, type_id))
-            if channel is None:
-                report.add(
-                    Rejection(f"línea {value.line}", "meter", "medidor desconocido", value.meter)
-                )
-                continue
-            rows.append((value.line, channel, value.ts, value.value, value.quality, register))
-            if register:
-                staged_registers += 1
-            else:
-                staged_intervals += 1
-                first = value.ts if first is None or value.ts < first else first
-                last = value.ts if last is None or value.ts > last else last
-        if rows:
-            with (
-                connection.cursor() as cur,
-                cur.copy("COPY metering_staging FROM STDIN (FORMAT BINARY)") as copy,
-            ):
-                copy.set_types(STAGING_TYPES)
-                for row in rows:
-                    copy.write_row(row)
-        if progress:
-            progress(len(pending))
-        pending.clear()
-
-    for item in items(path, headers):
-        if isinstance(item, Value):
-            result.values_read += 1
-            pending.append(item)
+    pending = loader.pending
+    for item in items(path, headers, loader.timestamps):
+        if type(item) is list:
+            pending.extend(item)
             if len(pending) >= CHUNK:
-                flush()
+                loader.flush()
         elif isinstance(item, Event):
-            type_id = catalog.event_type(item.code)
-            if type_id is None:
-                report.add(
-                    Rejection(
-                        f"línea {item.line} (EndDeviceEvents)",
-                        "EndDeviceEventType",
-                        f"tipo de evento desconocido: {item.code[:40]}",
-                        item.meter,
-                    )
-                )
-            else:
-                events.append((item, type_id))
+            loader.event(item)
         else:
             report.add(item)
-    flush()
+    loader.flush()
+    loader.finish()
+    result.values_read = loader.values_read
     result.header = headers[0] if headers else None
 
-    run_id = result.run.pk
-    with connection.cursor() as cur:
-        if staged_intervals:
-            partitions.ensure_partitions(first, last)
-            cur.execute(INSERT_INTERVALS, [run_id])
-            result.inserted = cur.rowcount
-        if staged_registers:
-            cur.execute(INSERT_REGISTERS, [run_id])
-            result.registers_inserted = cur.rowcount
-        if result.inserted < staged_intervals:
-            _explain_left_out(cur, LEFT_OUT_INTERVALS, run_id, result, report)
-        if result.registers_inserted < staged_registers:
-            _explain_left_out(cur, LEFT_OUT_REGISTERS, run_id, result, report)
-        result.events_inserted = _insert_events(cur, events, run_id, report)
-        cur.execute("DROP TABLE metering_staging")
 
+class _Loader:
+    """Chunks of values into the store. While PostgreSQL inserts one chunk (sent in pipeline
+    mode, without waiting), Python reads the next: the two cores work at once."""
 
-def _explain_left_out(cur, sql: str, run_id: int, result: IngestResult, report: _Report) -> None:
-    cur.execute(sql, {"run": run_id})
-    for line, serial, value, stored, from_this_run, first_line in cur.fetchall():
-        where = f"línea {line}"
-        if from_this_run or (first_line is not None and first_line < line):
-            if value == stored:
-                reason = f"duplicado en el archivo (primera aparición: línea {first_line})"
-            else:
-                reason = (
-                    f"duplicado en el archivo con otro valor (primera aparición: línea "
-                    f"{first_line}; se conserva {stored:g})"
+    def __init__(
+        self, result: IngestResult, report: _Report, progress: Callable[[int], None] | None
+    ) -> None:
+        self.result = result
+        self.report = report
+        self.progress = progress
+        self.run_id = result.run.pk
+        self.catalog = _Catalog()
+        self.channels = _Channels(self.catalog)
+        self.pending: list[tuple] = []
+        self.events: list[tuple[Event, int]] = []
+        self.values_read = 0
+        self.timestamps = Timestamps()
+        self.months: set[date] = set(partition_months())
+        self.in_flight: tuple | None = None  # (pipeline, cursors, interval rows, register rows)
+        self.raw = connection.connection  # psycopg's connection, for COPY and the pipeline
+        with connection.cursor() as cur:
+            # Inside a caller's atomic block ON COMMIT has not come yet: start clean.
+            cur.execute(
+                "DROP TABLE IF EXISTS metering_chunk, metering_chunk_inserted, "
+                "metering_chunk_registers"
+            )
+            cur.execute(CHUNK_TABLE)
+            cur.execute(INSERTED_TABLE)
+            cur.execute(REGISTERS_INSERTED_TABLE)
+
+    def flush(self) -> None:
+        rows = self.pending
+        if not rows:
+            return
+        self.values_read += len(rows)
+        self.wait()
+        self.channels.resolve(rows)
+        known = self.channels.known
+        pack = ROW.pack
+        out = [COPY_HEADER]
+        append = out.append
+        registers = 0
+        for line, meter, code, ts, value, quality in rows:
+            found = known[(meter, code)]
+            if type(found) is str:
+                field = "meter" if found == "medidor desconocido" else "reading_type"
+                self.report.add(Rejection(f"línea {line}", field, found, meter))
+                continue
+            append(pack(6, 8, line, 4, found[0], 8, ts, 8, value, 2, quality, 1, found[1]))
+            registers += found[1]
+        staged = len(out) - 1
+        intervals = staged - registers
+        rows.clear()
+        if not staged:
+            return
+        if intervals:
+            self._partitions()
+        out.append(COPY_TRAILER)
+        with connection.cursor() as cur:
+            cur.execute("TRUNCATE metering_chunk, metering_chunk_registers")
+            with cur.copy("COPY metering_chunk FROM STDIN (FORMAT BINARY)") as copy:
+                copy.write(b"".join(out))
+        # Sent now, answered later (wait): the next chunk is read meanwhile.
+        pipeline = self.raw.pipeline()  # a context manager, entered here and left in wait()
+        pipeline.__enter__()
+        cursors = (self.raw.cursor(), self.raw.cursor())
+        self.raw.execute("SAVEPOINT metering_chunk")
+        if intervals:
+            cursors[0].execute(
+                INSERT_INTERVALS.format(returning="1", into=""), {"run": self.run_id}
+            )
+        if registers:
+            cursors[1].execute(INSERT_REGISTERS, {"run": self.run_id})
+        self.in_flight = (pipeline, cursors, intervals, registers)
+        if self.progress:
+            self.progress(staged)
+
+    def _partitions(self) -> None:
+        """Create the partitions of the local months the values reach, when new."""
+        months = self.timestamps.months
+        if months - self.months:
+            first, last = min(months), max(months)
+            zone = self.timestamps.zone
+            partitions.ensure_partitions(
+                datetime(first.year, first.month, 1, tzinfo=zone),
+                datetime(last.year, last.month, 1, tzinfo=zone),
+            )
+            self.months |= months
+
+    def wait(self) -> None:
+        """Collect the answer of the chunk in flight; explain the rows it left out."""
+        if self.in_flight is None:
+            return
+        pipeline, cursors, intervals, registers = self.in_flight
+        self.in_flight = None
+        pipeline.__exit__(None, None, None)
+        if intervals:
+            distinct, inserted = cursors[0].fetchone()
+            if inserted < intervals:
+                inserted = self._explain_intervals(intervals, distinct, inserted)
+            self.result.inserted += inserted
+        if registers:
+            distinct, inserted = cursors[1].fetchone()
+            if inserted < registers:
+                self._explain(LEFT_OUT_REGISTERS)
+            self.result.registers_inserted += inserted
+        with connection.cursor() as cur:
+            cur.execute("RELEASE SAVEPOINT metering_chunk")
+
+    def _explain_intervals(self, intervals: int, distinct: int, inserted: int) -> int:
+        """Rows left out of the chunk: find out which, and why. When some distinct keys were
+        already stored, the chunk is inserted again (from its savepoint) recording the keys
+        it inserts, so an earlier chunk of this file and an earlier run can be told apart."""
+        with connection.cursor() as cur:
+            if inserted < distinct:
+                cur.execute("ROLLBACK TO SAVEPOINT metering_chunk")
+                cur.execute("TRUNCATE metering_chunk_inserted")
+                cur.execute(
+                    INSERT_INTERVALS.format(
+                        returning="channel_id, ts",
+                        into=", recorded AS (INSERT INTO metering_chunk_inserted "
+                        "SELECT channel_id, ts FROM inserted)",
+                    ),
+                    {"run": self.run_id},
                 )
-            report.add(Rejection(where, "timestamp", reason, serial, f"{value:g}"))
-        elif value == stored:
-            result.already_present += 1
-        else:
-            report.add(
+                distinct, inserted = cur.fetchone()
+            else:
+                # Only repeats inside the chunk: the first line of each key went in.
+                cur.execute("TRUNCATE metering_chunk_inserted")
+                cur.execute(
+                    "INSERT INTO metering_chunk_inserted "
+                    "SELECT DISTINCT channel_id, ts FROM metering_chunk WHERE NOT register"
+                )
+        self._explain(LEFT_OUT_INTERVALS)
+        return inserted
+
+    def _explain(self, sql: str) -> None:
+        with connection.cursor() as cur:
+            cur.execute(sql, {"run": self.run_id})
+            for line, serial, value, stored, from_this_run, first_line in cur.fetchall():
+                where = f"línea {line}"
+                if line > first_line:
+                    reason = f"duplicado en el archivo (primera aparición: línea {first_line})"
+                    if value != stored:
+                        reason = (
+                            f"duplicado en el archivo con otro valor (primera aparición: "
+                            f"línea {first_line}; se conserva {stored:g})"
+                        )
+                    self.report.add(Rejection(where, "timestamp", reason, serial, f"{value:g}"))
+                elif from_this_run:
+                    reason = (
+                        "duplicado en el archivo (un valor anterior del archivo tiene "
+                        "el mismo medidor, tipo de lectura e instante)"
+                    )
+                    self.report.add(Rejection(where, "timestamp", reason, serial, f"{value:g}"))
+                elif value == stored:
+                    self.result.already_present += 1
+                else:
+                    self.report.add(
+                        Rejection(
+                            where,
+                            "value",
+                            f"ya existe con otro valor ({stored:g}); se conserva el existente",
+                            serial,
+                            f"{value:g}",
+                        )
+                    )
+
+    def event(self, event: Event) -> None:
+        type_id = self.catalog.event_type(event.code)
+        if type_id is None:
+            self.report.add(
                 Rejection(
-                    where,
-                    "value",
-                    f"ya existe con otro valor ({stored:g}); se conserva el existente",
-                    serial,
-                    f"{value:g}",
+                    f"línea {event.line} (EndDeviceEvents)",
+                    "EndDeviceEventType",
+                    f"tipo de evento desconocido: {event.code[:40]}",
+                    event.meter,
                 )
             )
+            return
+        self.events.append((event, type_id))
+        if len(self.events) >= 1000:
+            self.wait()
+            with connection.cursor() as cur:
+                self.result.events_inserted += _insert_events(
+                    cur, self.events, self.run_id, self.report
+                )
+            self.events.clear()
+
+    def finish(self) -> None:
+        self.wait()
+        with connection.cursor() as cur:
+            self.result.events_inserted += _insert_events(
+                cur, self.events, self.run_id, self.report
+            )
+            self.events.clear()
+            cur.execute(
+                "DROP TABLE metering_chunk, metering_chunk_inserted, metering_chunk_registers"
+            )
+
+
+def partition_months() -> list[date]:
+    return [date(int(name[-7:-3]), int(name[-2:]), 1) for name in partitions.partitions()]
 
 
 def _insert_events(cur, events: list[tuple[Event, int]], run_id: int, report: _Report) -> int:

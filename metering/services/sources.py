@@ -20,10 +20,12 @@ import csv
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.utils import timezone
 
 from metering import cim
@@ -33,14 +35,9 @@ CSV_COLUMNS = ("meter", "reading_type", "timestamp", "value")
 READINGS_NOUN = "MeterReadings"
 
 
-@dataclass(frozen=True)
-class Value:
-    line: int
-    meter: str
-    reading_type: str
-    ts: datetime
-    value: float
-    quality: int
+# A value: (line, meter serial, reading type code, timestamp, value, quality). A plain tuple:
+# a file holds millions of them and a tuple costs a fraction of an object.
+Value = tuple
 
 
 @dataclass(frozen=True)
@@ -64,14 +61,56 @@ class FatalFileError(Exception):
     """The file cannot be read at all (wrong format, missing columns, not MeterReadings)."""
 
 
-Item = Value | Event | Rejection
+# Values come in lists (a batch of CSV lines, or one MeterReading's values); events and
+# rejections one by one.
+Item = list | Event | Rejection
+BATCH = 5_000
 
 
-def _timestamp(raw: str, now: datetime) -> datetime:
-    parsed = cim.parse_timestamp(raw)
-    if parsed < datetime(2000, 1, 1, tzinfo=parsed.tzinfo) or parsed > now + timedelta(days=1):
-        raise cim.MessageError(f"fecha fuera de rango: {raw[:40]!r}")
-    return parsed
+PG_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+class Timestamps:
+    """Timestamps by their text, as PostgreSQL's binary timestamptz (microseconds since
+    2000-01-01 UTC): a file repeats each interval's end once per meter, so each text is parsed
+    once. Also collects the local months seen (the partitions the values need)."""
+
+    SIZE = 100_000
+
+    def __init__(self) -> None:
+        self.latest = timezone.now() + timedelta(days=1)
+        self.parsed: dict[str, int | str] = {}
+        self.months: set[date] = set()
+        self.zone = ZoneInfo(settings.TIME_ZONE)
+
+    def parse(self, raw: str) -> int | str:
+        """Microseconds, or the reason the text is refused; cached."""
+        try:
+            moment = cim.parse_timestamp(raw)
+            if moment < PG_EPOCH or moment > self.latest:
+                found: int | str = f"fecha fuera de rango: {raw[:40]!r}"
+            else:
+                delta = moment - PG_EPOCH
+                found = (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+                self.months.add(moment.astimezone(self.zone).date().replace(day=1))
+        except cim.MessageError as error:
+            found = error.reason
+        if len(self.parsed) >= self.SIZE:
+            self.parsed.clear()
+        self.parsed[raw] = found
+        return found
+
+    def __call__(self, raw: str) -> int:
+        found = self.parsed.get(raw)
+        if found is None:
+            found = self.parse(raw)
+        if type(found) is str:
+            raise cim.MessageError(found)
+        return found
+
+
+def as_datetime(microseconds: int) -> datetime:
+    return PG_EPOCH + timedelta(microseconds=microseconds)
 
 
 def _number(raw: str, decimal_comma: bool) -> float:
@@ -95,7 +134,7 @@ def _quality(raw: str) -> int:
 # --- CSV -------------------------------------------------------------------------------------
 
 
-def csv_items(path: Path) -> Iterator[Item]:
+def csv_items(path: Path, timestamps: Timestamps | None = None) -> Iterator[Item]:
     with open(path, encoding="utf-8-sig", newline="") as handle:
         first = handle.readline()
         if not first.strip():
@@ -114,32 +153,44 @@ def csv_items(path: Path) -> Iterator[Item]:
         index = {name: header.index(name) for name in header}
         width = len(header)
         decimal_comma = delimiter == ";"
-        now = timezone.now()
+        timestamp = timestamps if timestamps is not None else Timestamps()
+        parsed = timestamp.parsed
+        i_meter, i_type, i_ts, i_value = (index[c] for c in CSV_COLUMNS)
+        i_quality = index.get("quality")
+        batch: list[tuple] = []
+        append = batch.append
         for line, row in enumerate(csv.reader(handle, delimiter=delimiter), start=2):
-            if not row or (len(row) == 1 and not row[0].strip()):
-                continue
-            where = f"línea {line}"
             if len(row) != width:
-                yield Rejection(where, "", f"{len(row)} columnas, se esperaban {width}")
+                if not row or (len(row) == 1 and not row[0].strip()):
+                    continue
+                yield Rejection(f"línea {line}", "", f"{len(row)} columnas, se esperaban {width}")
                 continue
-            meter = row[index["meter"]].strip()
+            meter = row[i_meter]
             if not meter:
-                yield Rejection(where, "meter", "medidor vacío")
+                yield Rejection(f"línea {line}", "meter", "medidor vacío")
                 continue
-            try:
-                ts = _timestamp(row[index["timestamp"]], now)
-            except cim.MessageError as error:
-                yield Rejection(where, "timestamp", error.reason, meter, row[index["timestamp"]])
+            ts = parsed.get(row[i_ts])
+            if ts is None:
+                ts = timestamp.parse(row[i_ts])
+            if type(ts) is str:
+                yield Rejection(f"línea {line}", "timestamp", ts, meter, row[i_ts][:40])
                 continue
+            raw = row[i_value]
             try:
-                value = _number(row[index["value"]], decimal_comma)
+                value = float(raw.replace(",", ".") if decimal_comma else raw)
+                if not math.isfinite(value):
+                    raise ValueError(raw)
             except ValueError:
-                yield Rejection(
-                    where, "value", "valor no numérico", meter, row[index["value"]][:40]
-                )
+                yield Rejection(f"línea {line}", "value", "valor no numérico", meter, raw[:40])
                 continue
-            quality = _quality(row[index["quality"]]) if "quality" in index else Quality.VALID
-            yield Value(line, meter, row[index["reading_type"]].strip(), ts, value, quality)
+            quality = _quality(row[i_quality]) if i_quality is not None else Quality.VALID
+            append((line, meter, row[i_type], ts, value, quality))
+            if len(batch) >= BATCH:
+                yield batch
+                batch = []
+                append = batch.append
+        if batch:
+            yield batch
 
 
 # --- XML -------------------------------------------------------------------------------------
@@ -175,13 +226,13 @@ def _reading_quality(element: Any) -> int:
     return max((_quality(k) for k in kinds if k), default=Quality.VALID)
 
 
-def _value_of(element: Any, meter: str, reading_type: str, now: datetime) -> Item:
+def _value_of(element: Any, meter: str, reading_type: str, timestamp: Timestamps) -> Item:
     where = f"línea {element.sourceline} ({cim.local(element.tag)})"
     raw_ts = cim.text(element, "timeStamp")
     if not raw_ts:
         return Rejection(where, "timeStamp", "falta timeStamp", meter)
     try:
-        ts = _timestamp(raw_ts, now)
+        ts = timestamp(raw_ts)
     except cim.MessageError as error:
         return Rejection(where, "timeStamp", error.reason, meter, raw_ts[:40])
     raw_value = cim.text(element, "value")
@@ -189,10 +240,22 @@ def _value_of(element: Any, meter: str, reading_type: str, now: datetime) -> Ite
         value = _number(raw_value, decimal_comma=False)
     except ValueError:
         return Rejection(where, "value", "valor no numérico", meter, raw_value[:40])
-    return Value(element.sourceline, meter, reading_type, ts, value, _reading_quality(element))
+    return (element.sourceline, meter, reading_type, ts, value, _reading_quality(element))
 
 
-def _meter_reading_items(reading: Any, now: datetime) -> Iterator[Item]:
+def _meter_reading_items(reading: Any, timestamp: Timestamps) -> Iterator[Item]:
+    """The values of one MeterReading as one list, then its rejections and events."""
+    values: list[tuple] = []
+    for item in _meter_reading_parts(reading, timestamp):
+        if type(item) is tuple:
+            values.append(item)
+        else:
+            yield item
+    if values:
+        yield values
+
+
+def _meter_reading_parts(reading: Any, timestamp: Timestamps) -> Iterator[Item]:
     meter = _meter_name(reading)
     if not meter:
         yield Rejection(f"línea {reading.sourceline} (MeterReading)", "Meter", "falta el medidor")
@@ -208,7 +271,7 @@ def _meter_reading_items(reading: Any, now: datetime) -> Iterator[Item]:
             )
             continue
         for interval in cim.children(block, "IntervalReadings"):
-            yield _value_of(interval, meter, reading_type, now)
+            yield _value_of(interval, meter, reading_type, timestamp)
     for single in cim.children(reading, "Readings"):
         reading_type = _ref(cim.child(single, "ReadingType"))
         if not reading_type:
@@ -216,7 +279,7 @@ def _meter_reading_items(reading: Any, now: datetime) -> Iterator[Item]:
                 f"línea {single.sourceline} (Readings)", "ReadingType", "falta ReadingType", meter
             )
             continue
-        yield _value_of(single, meter, reading_type, now)
+        yield _value_of(single, meter, reading_type, timestamp)
     for event in cim.children(reading, "EndDeviceEvents"):
         where = f"línea {event.sourceline} (EndDeviceEvents)"
         code = _ref(cim.child(event, "EndDeviceEventType"))
@@ -225,17 +288,21 @@ def _meter_reading_items(reading: Any, now: datetime) -> Iterator[Item]:
             yield Rejection(where, "EndDeviceEventType", "falta el tipo de evento", meter)
             continue
         try:
-            ts = _timestamp(raw_ts, now)
+            ts = timestamp(raw_ts)
         except cim.MessageError as error:
             yield Rejection(where, "createdDateTime", error.reason, meter, raw_ts[:40])
             continue
-        yield Event(event.sourceline, meter, code, ts)
+        yield Event(event.sourceline, meter, code, as_datetime(ts))
 
 
-def xml_items(path: Path, header_seen: list[cim.Header] | None = None) -> Iterator[Item]:
+def xml_items(
+    path: Path,
+    header_seen: list[cim.Header] | None = None,
+    timestamps: Timestamps | None = None,
+) -> Iterator[Item]:
     """Values of a MeterReadings EventMessage; the Header, once read, is appended to
     `header_seen` (the run records its MessageID and CorrelationID)."""
-    now = timezone.now()
+    timestamp = timestamps if timestamps is not None else Timestamps()
     with open(path, "rb") as handle:
         events = cim.iterparse(handle, ("Header", "MeterReading", "Payload"))
         root_checked = False
@@ -244,7 +311,8 @@ def xml_items(path: Path, header_seen: list[cim.Header] | None = None) -> Iterat
                 root_checked = True
                 if cim.local(element.tag) != "EventMessage":
                     raise FatalFileError(
-                        f"se esperaba un EventMessage (IEC 61968-9), no {cim.local(element.tag)[:40]}"
+                        "se esperaba un EventMessage (IEC 61968-9), no "
+                        f"{cim.local(element.tag)[:40]}"
                     )
             if event != "end":
                 continue
@@ -263,7 +331,7 @@ def xml_items(path: Path, header_seen: list[cim.Header] | None = None) -> Iterat
             elif name == "MeterReading":
                 if header_seen is not None and not header_seen:
                     raise FatalFileError("falta el Header antes de las lecturas")
-                yield from _meter_reading_items(element, now)
+                yield from _meter_reading_items(element, timestamp)
                 # Bounded memory: drop the element and the siblings already read.
                 element.clear()
                 parent = element.getparent()
@@ -281,12 +349,18 @@ def sniff_format(path: Path) -> str:
     return "xml" if start.startswith(b"<") else "csv"
 
 
-def items(path: Path, header_seen: list[cim.Header] | None = None) -> Iterator[Item]:
+def items(
+    path: Path,
+    header_seen: list[cim.Header] | None = None,
+    timestamps: Timestamps | None = None,
+) -> Iterator[Item]:
+    """Lists of values, each a (line, meter, reading type, timestamp in PostgreSQL
+    microseconds, value, quality) tuple; events; rejections."""
     try:
         if sniff_format(path) == "xml":
-            yield from xml_items(path, header_seen)
+            yield from xml_items(path, header_seen, timestamps)
         else:
-            yield from csv_items(path)
+            yield from csv_items(path, timestamps)
     except UnicodeDecodeError as error:
         raise FatalFileError(f"el archivo no es UTF-8 ({error.reason})") from None
     except cim.MessageError as error:

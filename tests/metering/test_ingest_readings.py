@@ -20,7 +20,7 @@ from metering.models import (
     Quality,
     RegisterRead,
 )
-from metering.services import ingest, partitions
+from metering.services import ingest, partitions, sources
 from tests.factories import make_meter
 
 pytestmark = pytest.mark.django_db
@@ -275,6 +275,7 @@ def test_readings_go_to_monthly_partitions_in_local_time(meters, tmp_path):
 
 def test_small_chunks_give_the_same_result_as_one(meters, tmp_path, monkeypatch):
     monkeypatch.setattr(ingest, "CHUNK", 3)
+    monkeypatch.setattr(sources, "BATCH", 2)
     result = load("lecturas_ok.xml", tmp_path)
     assert (result.inserted, result.registers_inserted, result.rejected) == (8, 2, 0)
     assert Channel.objects.filter(meter__serial="MC-0001").count() == 4
@@ -284,6 +285,7 @@ def test_an_interrupted_run_leaves_nothing_and_a_rerun_loads_exactly_the_file(
     meters, tmp_path, monkeypatch
 ):
     monkeypatch.setattr(ingest, "CHUNK", 2)
+    monkeypatch.setattr(sources, "BATCH", 2)
     calls = {"n": 0}
     real = ingest.partitions.ensure_partitions
 
@@ -325,3 +327,30 @@ def test_the_command_fails_when_a_file_is_refused_whole(meters, tmp_path):
             "--no-progress",
             stdout=StringIO(),
         )
+
+
+def test_a_duplicate_in_a_later_chunk_of_the_file_is_still_reported(meters, tmp_path, monkeypatch):
+    monkeypatch.setattr(ingest, "CHUNK", 2)
+    monkeypatch.setattr(sources, "BATCH", 2)
+    path = tmp_path / "repetido.csv"
+    path.write_text(
+        "meter,reading_type,timestamp,value\n"
+        f"MC-0001,{A_PLUS},2026-03-07T00:15:00-03:00,1\n"
+        f"MC-0001,{A_PLUS},2026-03-07T00:30:00-03:00,2\n"
+        f"MC-0001,{A_PLUS},2026-03-07T00:45:00-03:00,3\n"
+        f"MC-0001,{A_PLUS},2026-03-07T00:15:00-03:00,9\n"  # line 5, a later chunk
+        f"MC-0001,1.8.0,2026-03-07T00:00:00-03:00,100\n"
+        f"MC-0001,1.8.0,2026-03-07T00:00:00-03:00,100\n",  # line 7, the same chunk
+        encoding="utf-8",
+    )
+    result = ingest.ingest_file(path, report_path=tmp_path / "r.csv")
+
+    assert (result.inserted, result.registers_inserted, result.rejected) == (3, 1, 2)
+    reasons = {row["ubicación"]: row["motivo"] for row in report_rows(result)}
+    assert reasons["línea 5"].startswith("duplicado en el archivo (un valor anterior")
+    assert reasons["línea 7"] == "duplicado en el archivo (primera aparición: línea 6)"
+    assert values("MC-0001", A_PLUS)[datetime(2026, 3, 7, 0, 15)] == 1
+
+    again = ingest.ingest_file(path, report_path=tmp_path / "r2.csv")
+    assert (again.inserted, again.already_present) == (0, 4)
+    assert again.rejected == 2  # the repeats are repeats again
