@@ -31,6 +31,11 @@ def env_int(name: str, default: int = 0) -> int:
     return int(value) if value not in (None, "") else default
 
 
+def env_float(name: str, default: float = 0.0) -> float:
+    value = os.environ.get(name)
+    return float(value) if value not in (None, "") else default
+
+
 def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in env_str(name, default).split(",") if item.strip()]
 
@@ -184,6 +189,23 @@ MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "media")))
 
 # Generated feeder plans (KMZ) live here, outside the static files.
 KMZ_DIR = Path(env_str("KMZ_DIR", str(BASE_DIR / "data" / "kmz")))
+# CIS billing PDFs (invoices, injection annexes, EG contract documents): private files, never
+# under STATIC_ROOT or MEDIA_ROOT (import_billing refuses to run if they are).
+BILLING_DIR = Path(env_str("BILLING_DIR", str(BASE_DIR / "data" / "billing")))
+# VEE (metering/services/vee.py): validation thresholds and estimation limits.
+VEE_SPIKE_FACTOR = env_float("VEE_SPIKE_FACTOR", 10.0)  # times the channel's median
+VEE_SPIKE_MIN_KWH = env_float("VEE_SPIKE_MIN_KWH", 1.0)  # per interval
+VEE_FLAT_INTERVALS = env_int("VEE_FLAT_INTERVALS", 8)  # identical non-zero values in a row
+VEE_CLOCK_TOLERANCE_SECONDS = env_int("VEE_CLOCK_TOLERANCE_SECONDS", 60)
+VEE_INTERPOLATION_MAX_INTERVALS = env_int("VEE_INTERPOLATION_MAX_INTERVALS", 4)
+VEE_LIKE_DAYS_WEEKS = env_int("VEE_LIKE_DAYS_WEEKS", 4)
+# Monitoring (metering/services/monitoring.py): balance and alarm thresholds.
+METERING_LOSS_THRESHOLD_PCT = env_float("METERING_LOSS_THRESHOLD_PCT", 8.0)
+METERING_VOLTAGE_NOMINAL_V = env_float("METERING_VOLTAGE_NOMINAL_V", 220.0)
+METERING_VOLTAGE_BAND_PCT = env_float("METERING_VOLTAGE_BAND_PCT", 7.5)  # NTCyS, BT
+METERING_HABIT_CHANGE_PCT = env_float("METERING_HABIT_CHANGE_PCT", 50.0)
+METERING_HABIT_MIN_KWH = env_float("METERING_HABIT_MIN_KWH", 30.0)  # smaller months: no alarm
+METERING_MISSING_INTERVALS = env_int("METERING_MISSING_INTERVALS", 8)  # per channel and day
 # Rejection reports of ingest_readings (one CSV per run).
 METERING_REPORTS_DIR = Path(
     env_str("METERING_REPORTS_DIR", str(BASE_DIR / "data" / "reports" / "lecturas"))

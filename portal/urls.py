@@ -32,6 +32,7 @@ urlpatterns = [
     path("tiles/", include("geo.tiles.urls")),
     path("api/", include("network.api.urls")),
     path("api/rd/", include("metering.dr_urls")),
+    path("medicion/", include("metering.urls")),
     path("cuentas/", include("accounts.urls")),
     path("captcha/", include("captcha.urls")),
     path("admin/", admin.site.urls),

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
@@ -18,6 +19,31 @@ from accounts.services import PLANNER_APPS, PLANNERS_GROUP
 from demand.models import MonthlyDemand
 from geo.admin import EstimatedCountPaginator, estimated_rows
 from geo.models import Comuna, Region, TileCache
+from metering.models import (
+    Alarm,
+    BillingDocument,
+    Channel,
+    DeviceResponse,
+    DrEvent,
+    DrEventTarget,
+    DrMessage,
+    DrProgram,
+    EgContract,
+    EnergyBalance,
+    HanDevice,
+    IngestRun,
+    LoadTransfer,
+    Meter,
+    MeterEventType,
+    MonthlyBill,
+    ObisCode,
+    PriceNotification,
+    ProgramEnrollment,
+    ReadingType,
+    RemanenteMovement,
+    ValidationDay,
+)
+from metering.services.dr.ingest import receive_xml
 from network.models import (
     Customer,
     Distributor,
@@ -31,9 +57,21 @@ from network.models import (
     Transformer,
 )
 from tests import factories as f
+from tests.metering import test_billing_support as billing
+from tests.metering.dr_factories import fixture as dr_fixture
+from tests.metering.dr_factories import make_world
 from vnr.models import VnrCode
 
 pytestmark = pytest.mark.django_db
+
+
+def dr_world(model):
+    """A demand response object of `model`, built by receiving the hand-written messages."""
+    make_world()
+    for name in ("01_price_cpp.xml", "02_event_dlc.xml", "03_acks.xml", "04_opt_out.xml"):
+        receive_xml(dr_fixture(name))
+    return model.objects.order_by("pk").first()
+
 
 MAKERS = {
     Region: f.make_region,
@@ -52,6 +90,57 @@ MAKERS = {
     MonthlyDemand: f.make_demand,
     User: lambda: User.objects.create_user("usuario-admin", "u@example.cl", rut=f.valid_rut(9999)),
     Group: lambda: Group.objects.create(name="Auditores"),
+    Meter: f.make_meter,
+    ObisCode: lambda: ObisCode.objects.create(code="99.8.9", name="Registro de prueba"),
+    ReadingType: lambda: ReadingType.objects.create(
+        code="0.0.0.9.1.1.12.0.0.0.0.9.0.0.0.3.72.0",
+        name="Tarifa 9",
+        unit="kWh",
+        obis=ObisCode.objects.get(code="1.8.0"),
+    ),
+    MeterEventType: lambda: MeterEventType.objects.create(
+        code="99.99.99", name="Prueba", category="other"
+    ),
+    IngestRun: lambda: IngestRun.objects.create(file_name="a.xml", sha256="0" * 64),
+    ValidationDay: lambda: ValidationDay.objects.create(
+        channel=Channel.objects.create(
+            meter=f.make_meter(), reading_type=ReadingType.objects.order_by("pk").first()
+        ),
+        day=date(2026, 3, 1),
+        expected=96,
+        received=90,
+        missing=6,
+    ),
+    LoadTransfer: lambda: LoadTransfer.objects.create(
+        feeder=f.make_feeder(),
+        starts_at=datetime(2026, 3, 1, 10, tzinfo=UTC),
+        ends_at=datetime(2026, 3, 1, 12, tzinfo=UTC),
+    ),
+    EnergyBalance: lambda: EnergyBalance.objects.create(
+        transformer=f.make_transformer(),
+        month=date(2026, 3, 1),
+        supplied_kwh=100,
+        metered_kwh=90,
+        loss_kwh=10,
+        loss_pct=10,
+        customers=3,
+        metered_customers=3,
+    ),
+    Alarm: lambda: Alarm.objects.create(
+        kind="tamper", meter=f.make_meter(), started_at=datetime(2026, 3, 1, tzinfo=UTC)
+    ),
+    DrProgram: lambda: dr_world(DrProgram),
+    ProgramEnrollment: lambda: dr_world(ProgramEnrollment),
+    HanDevice: lambda: dr_world(HanDevice),
+    PriceNotification: lambda: dr_world(PriceNotification),
+    DrEvent: lambda: dr_world(DrEvent),
+    DrEventTarget: lambda: dr_world(DrEventTarget),
+    DeviceResponse: lambda: dr_world(DeviceResponse),
+    DrMessage: lambda: dr_world(DrMessage),
+    MonthlyBill: billing.make_bill,
+    BillingDocument: billing.make_document,
+    RemanenteMovement: billing.make_movement,
+    EgContract: billing.make_contract,
     AccessLog: lambda: AccessLog.objects.create(
         user=User.objects.create_user("usuario-log", "log@example.cl"), kind="vnr", reference="V-1"
     ),
@@ -62,7 +151,22 @@ REGISTERED = sorted(
     (m for m in admin.site._registry if m._meta.app_label not in {"axes", "authtoken"}),
     key=lambda model: model._meta.label,
 )
-READ_ONLY = {AccessLog}
+READ_ONLY = {
+    AccessLog,
+    IngestRun,
+    ValidationDay,
+    EnergyBalance,
+    Alarm,
+    PriceNotification,
+    DrEvent,
+    DrEventTarget,
+    DeviceResponse,
+    DrMessage,
+    MonthlyBill,
+    BillingDocument,
+    RemanenteMovement,
+    EgContract,
+}
 PLANNER_MODELS = [m for m in REGISTERED if m._meta.app_label in PLANNER_APPS]
 STAFF_ONLY_MODELS = [m for m in REGISTERED if m._meta.app_label not in PLANNER_APPS]
 MAP_MODELS = [

@@ -1,1 +1,94 @@
-"""Admin: readings."""
+"""Admin: meters, the OBIS and CIM catalogs, ingest runs and VEE reports (staff only)."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+
+from metering.models import (
+    Alarm,
+    EnergyBalance,
+    IngestRun,
+    LoadTransfer,
+    Meter,
+    MeterEventType,
+    ObisCode,
+    ReadingType,
+    ValidationDay,
+)
+
+
+@admin.register(Meter)
+class MeterAdmin(admin.ModelAdmin):
+    list_display = ["serial", "kind", "customer", "transformer", "feeder", "installed_on"]
+    list_select_related = ["customer", "transformer", "feeder"]
+    list_filter = ["kind"]
+    search_fields = ["serial", "customer__number", "transformer__code", "feeder__code"]
+    raw_id_fields = ["customer", "transformer", "feeder"]
+
+
+@admin.register(ObisCode)
+class ObisCodeAdmin(admin.ModelAdmin):
+    list_display = ["code", "name", "unit", "cumulative"]
+    search_fields = ["code", "name"]
+
+
+@admin.register(ReadingType)
+class ReadingTypeAdmin(admin.ModelAdmin):
+    list_display = ["code", "name", "unit", "interval_minutes", "obis"]
+    list_select_related = ["obis"]
+    search_fields = ["code", "name", "obis__code"]
+
+
+@admin.register(MeterEventType)
+class MeterEventTypeAdmin(admin.ModelAdmin):
+    list_display = ["code", "name", "category"]
+    list_filter = ["category"]
+
+
+class ReadOnly(admin.ModelAdmin):
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(IngestRun)
+class IngestRunAdmin(ReadOnly):
+    list_display = ["file_name", "started_at", "status", "values_read", "inserted", "rejected"]
+    list_filter = ["status", "file_format"]
+    search_fields = ["file_name", "message_id", "correlation_id", "sha256"]
+
+
+@admin.register(ValidationDay)
+class ValidationDayAdmin(ReadOnly):
+    list_display = ["channel", "day", "expected", "received", "missing", "estimated"]
+    list_select_related = ["channel__meter", "channel__reading_type"]
+    date_hierarchy = "day"
+    raw_id_fields = ["channel"]
+
+
+@admin.register(LoadTransfer)
+class LoadTransferAdmin(admin.ModelAdmin):
+    list_display = ["feeder", "transformer", "starts_at", "ends_at", "reason"]
+    date_hierarchy = "starts_at"
+    raw_id_fields = ["feeder", "transformer"]
+    search_fields = ["feeder__code", "transformer__code", "reason"]
+
+
+@admin.register(EnergyBalance)
+class EnergyBalanceAdmin(ReadOnly):
+    list_display = ["transformer", "month", "supplied_kwh", "metered_kwh", "loss_pct", "flagged"]
+    list_filter = ["flagged", "month"]
+    raw_id_fields = ["transformer"]
+    list_select_related = ["transformer"]
+    search_fields = ["transformer__code"]
+
+
+@admin.register(Alarm)
+class AlarmAdmin(ReadOnly):
+    list_display = ["kind", "meter", "started_at", "ended_at", "detail"]
+    list_filter = ["kind"]
+    raw_id_fields = ["meter"]
+    list_select_related = ["meter"]
+    search_fields = ["meter__serial"]

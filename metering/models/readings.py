@@ -28,6 +28,7 @@ __all__ = [
     "RegisterRead",
     "MeterEvent",
     "EstimatedReading",
+    "ValidationDay",
     "Quality",
 ]
 
@@ -281,6 +282,9 @@ class IntervalReading(models.Model):
         verbose_name = "lectura de intervalo"
         verbose_name_plural = "lecturas de intervalo"
 
+    def __str__(self) -> str:
+        return f"{self.channel_id} {self.ts:%Y-%m-%d %H:%M} {self.value:g}"
+
 
 class RegisterRead(models.Model):
     """A register value (cumulative energy, maximum demand, instantaneous quantity) by OBIS
@@ -305,6 +309,9 @@ class RegisterRead(models.Model):
             models.UniqueConstraint(fields=["meter", "obis", "ts"], name="register_read_unique")
         ]
 
+    def __str__(self) -> str:
+        return f"{self.meter_id} {self.obis_id} {self.ts:%Y-%m-%d %H:%M}"
+
 
 class MeterEvent(models.Model):
     """An event a meter reported (EndDeviceEvent): outages, tamper, clock adjustments…"""
@@ -326,6 +333,9 @@ class MeterEvent(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["meter", "event_type", "ts"], name="meter_event_unique")
         ]
+
+    def __str__(self) -> str:
+        return f"{self.meter_id} {self.event_type_id} {self.ts:%Y-%m-%d %H:%M}"
 
 
 class EstimatedReading(models.Model):
@@ -352,3 +362,40 @@ class EstimatedReading(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["channel", "ts"], name="estimated_reading_unique")
         ]
+
+    def __str__(self) -> str:
+        return f"{self.channel_id} {self.ts:%Y-%m-%d %H:%M} {self.value:g}"
+
+
+class ValidationDay(models.Model):
+    """The VEE's report for one channel and one local day: what was expected and received,
+    what each check found, and how many intervals were estimated."""
+
+    id = models.BigAutoField(primary_key=True)
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="validation_days")
+    day = models.DateField("día")
+    expected = models.PositiveSmallIntegerField("intervalos esperados")
+    received = models.PositiveSmallIntegerField("intervalos recibidos")
+    missing = models.PositiveSmallIntegerField("intervalos faltantes")
+    duplicates = models.PositiveSmallIntegerField("duplicados", default=0)
+    spikes = models.PositiveSmallIntegerField("picos", default=0)
+    negatives = models.PositiveSmallIntegerField("negativos", default=0)
+    flat = models.PositiveSmallIntegerField("en línea plana", default=0)
+    clock = models.PositiveSmallIntegerField("con deriva de reloj", default=0)
+    estimated = models.PositiveSmallIntegerField("estimados", default=0)
+    validated_at = models.DateTimeField("validado el", auto_now=True)
+
+    class Meta:
+        ordering = ["-day"]
+        verbose_name = "validación diaria"
+        verbose_name_plural = "validaciones diarias"
+        constraints = [
+            models.UniqueConstraint(fields=["channel", "day"], name="validation_day_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel} {self.day}"
+
+    @property
+    def complete(self) -> bool:
+        return self.missing == 0 and not (self.spikes or self.negatives or self.flat or self.clock)

@@ -164,12 +164,16 @@ def seed_network(
     with transaction.atomic():
         comunas = _comunas_for(scale_name)
         from accounts.models import User
+        from metering.services.reset import clear_metering_data
 
-        # Accounts tied to the customers being replaced are demo accounts: they go too.
+        # Accounts tied to the customers being replaced are demo accounts: they go too, with
+        # every meter, reading and bill of the network being replaced.
         User.objects.filter(customer__isnull=False).delete()
         with connection.cursor() as cur:
-            # Check the rows written so far now: ALTER TABLE refuses pending trigger events.
+            # Check the rows written so far now: ALTER TABLE and TRUNCATE refuse pending
+            # trigger events.
             cur.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        clear_metering_data()
         saved = bulk.drop_secondary_structures(ALL_TABLES)
         with connection.cursor() as cur:
             cur.execute(f"TRUNCATE {', '.join(ALL_TABLES)} RESTART IDENTITY")

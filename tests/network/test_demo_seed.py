@@ -264,3 +264,25 @@ def cache_address(point, z: int = 15):
     lat = math.radians(point.y)
     y = int((1 - math.asinh(math.tan(lat)) / math.pi) / 2 * n)
     return z, x, y
+
+
+def test_reseeding_replaces_the_metering_data_of_the_old_network(demo_network, tmp_path):
+    from metering.models import Channel, IngestRun, IntervalReading, Meter, ObisCode
+    from metering.services.ingest import ingest_file
+    from tests.factories import make_meter
+
+    make_meter("customer", serial="M-OLD", customer=Customer.objects.order_by("pk").first())
+    path = tmp_path / "l.csv"
+    path.write_text(
+        "meter,reading_type,timestamp,value\n"
+        "M-OLD,0.0.2.4.1.1.12.0.0.0.0.0.0.0.0.3.72.0,2026-03-01T00:15:00-03:00,1\n",
+        encoding="utf-8",
+    )
+    assert ingest_file(path, report_path=tmp_path / "r.csv").inserted == 1
+
+    seed_network("demo", progress=False, log=lambda _: None)
+
+    assert not Meter.objects.filter(serial="M-OLD").exists()
+    assert not IntervalReading.objects.exists() and not Channel.objects.exists()
+    assert not IngestRun.objects.exists()
+    assert ObisCode.objects.filter(code="1.8.0").exists()  # the catalogs stay

@@ -1,0 +1,325 @@
+"""Transformer and feeder monitoring from the readings: monthly demand, energy balance, alarms.
+
+Every computation reads the validated series of a channel: its raw values without VEE flags,
+plus the estimates (metering.services.vee) for the slots that have none. All are set-based
+statements that replace their month's results, so running them again changes nothing.
+
+- `monthly_demand(month)`: max and min demand (kW = kWh of the interval × 60 / its minutes)
+  of every transformer totalizer and feeder-head meter, leaving out the intervals that overlap
+  a LoadTransfer of that feeder (or transformer); written to demand.MonthlyDemand, which the
+  feeder and transformer pages read.
+- `energy_balance(month)`: per transformer with a totalizer, its net energy (imported minus
+  exported) against the sum of its customers' meters; the loss and its percentage; flagged
+  above METERING_LOSS_THRESHOLD_PCT.
+- `detect_alarms(month)`: voltage outside METERING_VOLTAGE_NOMINAL_V ± METERING_VOLTAGE_BAND_PCT
+  (one alarm per stretch of consecutive intervals), a customer's month more than
+  METERING_HABIT_CHANGE_PCT away from the mean of its three previous months, tamper and
+  outage events of the meters, and days missing more than METERING_MISSING_INTERVALS
+  intervals after the VEE.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db import connection, transaction
+
+from metering.services.partitions import next_month
+from metering.services.vee import VEE_BITS
+
+A_PLUS = "0.0.2.4.1.1.12.0.0.0.0.0.0.0.0.3.72.0"
+A_MINUS = "0.0.2.4.19.1.12.0.0.0.0.0.0.0.0.3.72.0"
+
+SERIES = """
+    series AS (
+        SELECT r.channel_id, r.ts, r.value
+          FROM metering_intervalreading r
+         WHERE r.ts > %(start)s AND r.ts <= %(end)s AND r.quality & %(bits)s = 0
+         UNION ALL
+        SELECT e.channel_id, e.ts, e.value
+          FROM metering_estimatedreading e
+         WHERE e.ts > %(start)s AND e.ts <= %(end)s
+    )
+"""
+
+DEMAND = """
+    WITH channels AS (
+        SELECT c.id AS channel_id, m.{asset}_id AS asset_id, m.interval_minutes AS minutes
+          FROM metering_channel c
+          JOIN metering_meter m ON m.id = c.meter_id
+          JOIN metering_readingtype rt ON rt.id = c.reading_type_id
+         WHERE m.kind = %(kind)s AND rt.code = %(a_plus)s
+    ), {series}, demand AS (
+        SELECT ch.asset_id, max(s.value * 60 / ch.minutes) AS max_kw,
+               min(s.value * 60 / ch.minutes) AS min_kw
+          FROM series s
+          JOIN channels ch ON ch.channel_id = s.channel_id
+         WHERE NOT EXISTS (
+               SELECT FROM metering_loadtransfer t
+                WHERE t.{asset}_id = ch.asset_id
+                  AND s.ts > t.starts_at
+                  AND s.ts - make_interval(mins => ch.minutes) < t.ends_at)
+         GROUP BY ch.asset_id
+    )
+    INSERT INTO demand_monthlydemand
+           ({asset}_id, month, max_kw, min_kw, excludes_load_transfer, as_of)
+    SELECT asset_id, %(month)s, round(max_kw::numeric, 1), round(greatest(min_kw, 0)::numeric, 1),
+           true, %(today)s
+      FROM demand
+    ON CONFLICT ({asset}_id, month) WHERE {asset}_id IS NOT NULL DO UPDATE
+       SET max_kw = EXCLUDED.max_kw, min_kw = EXCLUDED.min_kw,
+           excludes_load_transfer = true, as_of = EXCLUDED.as_of
+"""
+
+BALANCE = """
+    WITH energy AS (
+        SELECT c.id AS channel_id, m.kind, m.transformer_id, m.customer_id,
+               CASE rt.code WHEN %(a_plus)s THEN 1 ELSE -1 END AS sign
+          FROM metering_channel c
+          JOIN metering_meter m ON m.id = c.meter_id
+          JOIN metering_readingtype rt ON rt.id = c.reading_type_id
+         WHERE rt.code IN (%(a_plus)s, %(a_minus)s) AND m.kind IN ('totalizer', 'customer')
+    ), {series}, net AS (
+        SELECT e.kind, coalesce(e.transformer_id, cu.transformer_id) AS transformer_id,
+               e.customer_id, sum(s.value * e.sign) AS kwh
+          FROM series s
+          JOIN energy e ON e.channel_id = s.channel_id
+          LEFT JOIN network_customer cu ON cu.id = e.customer_id
+         GROUP BY 1, 2, 3
+    ), supplied AS (
+        SELECT transformer_id, sum(kwh) AS kwh FROM net WHERE kind = 'totalizer' GROUP BY 1
+    ), metered AS (
+        SELECT transformer_id, sum(kwh) AS kwh, count(DISTINCT customer_id) AS customers
+          FROM net WHERE kind = 'customer' GROUP BY 1
+    ), balance AS (
+        SELECT s.transformer_id, s.kwh AS supplied, coalesce(m.kwh, 0) AS metered,
+               coalesce(m.customers, 0) AS metered_customers,
+               (SELECT count(*) FROM network_customer cu
+                 WHERE cu.transformer_id = s.transformer_id) AS customers
+          FROM supplied s LEFT JOIN metered m USING (transformer_id)
+    )
+    INSERT INTO metering_energybalance
+           (transformer_id, month, supplied_kwh, metered_kwh, loss_kwh, loss_pct, customers,
+            metered_customers, flagged, as_of)
+    SELECT transformer_id, %(month)s, round(supplied::numeric, 3), round(metered::numeric, 3),
+           round((supplied - metered)::numeric, 3),
+           CASE WHEN supplied > 0 THEN round(((supplied - metered) / supplied * 100)::numeric, 2)
+           END,
+           customers, metered_customers,
+           supplied > 0 AND (supplied - metered) / supplied * 100 > %(threshold)s,
+           %(today)s
+      FROM balance
+    ON CONFLICT (transformer_id, month) DO UPDATE
+       SET supplied_kwh = EXCLUDED.supplied_kwh, metered_kwh = EXCLUDED.metered_kwh,
+           loss_kwh = EXCLUDED.loss_kwh, loss_pct = EXCLUDED.loss_pct,
+           customers = EXCLUDED.customers, metered_customers = EXCLUDED.metered_customers,
+           flagged = EXCLUDED.flagged, as_of = EXCLUDED.as_of
+"""
+
+ALARM_UPSERT = """
+    INSERT INTO metering_alarm (kind, meter_id, started_at, ended_at, value, detail, raised_at)
+    SELECT %(kind)s, meter_id, started_at, ended_at, value, detail, now() FROM found
+    ON CONFLICT (kind, meter_id, started_at) DO UPDATE
+       SET ended_at = EXCLUDED.ended_at, value = EXCLUDED.value, detail = EXCLUDED.detail,
+           raised_at = EXCLUDED.raised_at
+"""
+
+VOLTAGE = (
+    """
+    WITH channels AS (
+        SELECT c.id AS channel_id, c.meter_id, m.interval_minutes AS minutes
+          FROM metering_channel c
+          JOIN metering_meter m ON m.id = c.meter_id
+          JOIN metering_readingtype rt ON rt.id = c.reading_type_id
+         WHERE rt.unit = 'V' AND rt.interval_minutes > 0
+    ), outside AS (
+        SELECT ch.meter_id, ch.minutes, r.ts, r.value,
+               r.ts - make_interval(mins => ch.minutes * row_number() OVER (
+                   PARTITION BY ch.channel_id ORDER BY r.ts)::int) AS stretch,
+               ch.channel_id
+          FROM metering_intervalreading r
+          JOIN channels ch ON ch.channel_id = r.channel_id
+         WHERE r.ts > %(start)s AND r.ts <= %(end)s AND r.quality & %(bits)s = 0
+           AND abs(r.value - %(nominal)s) > %(nominal)s * %(band)s / 100
+    ), found AS (
+        SELECT meter_id, min(ts) - make_interval(mins => min(minutes)) AS started_at,
+               max(ts) AS ended_at,
+               (array_agg(value ORDER BY abs(value - %(nominal)s) DESC))[1] AS value,
+               'tensión fuera de ±' || %(band)s || ' %% de ' || %(nominal)s || ' V' AS detail
+          FROM outside GROUP BY meter_id, channel_id, stretch
+    )
+"""
+    + ALARM_UPSERT
+)
+
+HABIT = (
+    """
+    WITH channels AS (
+        SELECT c.id AS channel_id, c.meter_id
+          FROM metering_channel c
+          JOIN metering_meter m ON m.id = c.meter_id
+          JOIN metering_readingtype rt ON rt.id = c.reading_type_id
+         WHERE m.kind = 'customer' AND rt.code = %(a_plus)s
+    ), monthly AS (
+        SELECT ch.meter_id, date_trunc('month', (r.ts - interval '1 microsecond')
+                                        AT TIME ZONE %(zone)s)::date AS month,
+               sum(r.value) AS kwh
+          FROM metering_intervalreading r
+          JOIN channels ch ON ch.channel_id = r.channel_id
+         WHERE r.ts > %(baseline_start)s AND r.ts <= %(end)s AND r.quality & %(bits)s = 0
+         GROUP BY 1, 2
+    ), compared AS (
+        SELECT now_.meter_id, now_.kwh,
+               (SELECT avg(b.kwh) FROM monthly b
+                 WHERE b.meter_id = now_.meter_id AND b.month < %(month)s) AS baseline,
+               (SELECT count(*) FROM monthly b
+                 WHERE b.meter_id = now_.meter_id AND b.month < %(month)s) AS months
+          FROM monthly now_ WHERE now_.month = %(month)s
+    ), found AS (
+        SELECT meter_id, %(start)s::timestamptz AS started_at, %(end)s::timestamptz AS ended_at,
+               kwh AS value,
+               'consumo del mes ' || round(kwh::numeric, 1) || ' kWh; promedio de los meses '
+               || 'anteriores ' || round(baseline::numeric, 1) || ' kWh' AS detail
+          FROM compared
+         WHERE months = 3 AND baseline >= %(habit_min)s
+           AND abs(kwh - baseline) > baseline * %(habit_pct)s / 100
+    )
+"""
+    + ALARM_UPSERT
+)
+
+EVENTS = (
+    """
+    WITH found AS (
+        SELECT e.meter_id, e.ts AS started_at,
+               CASE WHEN %(kind)s = 'outage' THEN (
+                   SELECT min(x.ts) FROM metering_meterevent x
+                     JOIN metering_metereventtype xt ON xt.id = x.event_type_id
+                    WHERE x.meter_id = e.meter_id AND x.ts > e.ts
+                      AND xt.category = 'outage_end') END AS ended_at,
+               NULL::float8 AS value, t.name AS detail
+          FROM metering_meterevent e
+          JOIN metering_metereventtype t ON t.id = e.event_type_id
+         WHERE t.category = %(category)s AND e.ts > %(start)s AND e.ts <= %(end)s
+    )
+"""
+    + ALARM_UPSERT
+)
+
+MISSING = (
+    """
+    WITH found AS (
+        SELECT c.meter_id,
+               (v.day::timestamp AT TIME ZONE %(zone)s) AS started_at,
+               ((v.day + 1)::timestamp AT TIME ZONE %(zone)s) AS ended_at,
+               v.missing::float8 AS value,
+               v.missing || ' de ' || v.expected || ' intervalos sin dato de '
+               || rt.name AS detail
+          FROM metering_validationday v
+          JOIN metering_channel c ON c.id = v.channel_id
+          JOIN metering_readingtype rt ON rt.id = c.reading_type_id
+         WHERE v.day >= %(month)s AND v.day < %(next)s AND v.missing > %(missing)s
+    )
+"""
+    + ALARM_UPSERT
+)
+
+
+@dataclass
+class MonitoringResult:
+    demands: int = 0
+    balances: int = 0
+    flagged: int = 0
+    alarms: dict[str, int] | None = None
+
+    def summary(self) -> str:
+        alarms = ", ".join(f"{k}: {v}" for k, v in (self.alarms or {}).items())
+        return (
+            f"{self.demands} demandas mensuales, {self.balances} balances "
+            f"({self.flagged} sobre el umbral), alarmas: {alarms or 'ninguna'}"
+        )
+
+
+def month_bounds(month: date) -> tuple[datetime, datetime]:
+    zone = ZoneInfo(settings.TIME_ZONE)
+    after = next_month(month)
+    return (
+        datetime(month.year, month.month, 1, tzinfo=zone),
+        datetime(after.year, after.month, 1, tzinfo=zone),
+    )
+
+
+def _params(month: date) -> dict:
+    start, end = month_bounds(month)
+    return {
+        "month": month,
+        "next": next_month(month),
+        "start": start,
+        "end": end,
+        "bits": int(VEE_BITS),
+        "a_plus": A_PLUS,
+        "a_minus": A_MINUS,
+        "today": date.today(),
+        "zone": settings.TIME_ZONE,
+    }
+
+
+def monthly_demand(month: date) -> int:
+    params = _params(month)
+    written = 0
+    with transaction.atomic(), connection.cursor() as cur:
+        for kind, asset in (("totalizer", "transformer"), ("feeder_head", "feeder")):
+            cur.execute(DEMAND.format(asset=asset, series=SERIES), {**params, "kind": kind})
+            written += cur.rowcount
+    return written
+
+
+def energy_balance(month: date) -> tuple[int, int]:
+    """(balances written, balances flagged)."""
+    params = {**_params(month), "threshold": settings.METERING_LOSS_THRESHOLD_PCT}
+    with transaction.atomic(), connection.cursor() as cur:
+        cur.execute(BALANCE.format(series=SERIES), params)
+        written = cur.rowcount
+        cur.execute(
+            "SELECT count(*) FROM metering_energybalance WHERE month = %s AND flagged", [month]
+        )
+        return written, cur.fetchone()[0]
+
+
+def detect_alarms(month: date) -> dict[str, int]:
+    params = _params(month)
+    baseline_start, _ = month_bounds(_months_before(month, 3))
+    params.update(
+        nominal=settings.METERING_VOLTAGE_NOMINAL_V,
+        band=settings.METERING_VOLTAGE_BAND_PCT,
+        habit_pct=settings.METERING_HABIT_CHANGE_PCT,
+        habit_min=settings.METERING_HABIT_MIN_KWH,
+        missing=settings.METERING_MISSING_INTERVALS,
+        baseline_start=baseline_start,
+    )
+    found = {}
+    with transaction.atomic(), connection.cursor() as cur:
+        for kind, sql, extra in (
+            ("voltage", VOLTAGE, {}),
+            ("habit", HABIT, {}),
+            ("tamper", EVENTS, {"category": "tamper"}),
+            ("outage", EVENTS, {"category": "outage_start"}),
+            ("missing", MISSING, {}),
+        ):
+            cur.execute(sql, {**params, **extra, "kind": kind})
+            found[kind] = cur.rowcount
+    return found
+
+
+def _months_before(month: date, count: int) -> date:
+    index = month.year * 12 + month.month - 1 - count
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def monitor(month: date) -> MonitoringResult:
+    demands = monthly_demand(month)
+    balances, flagged = energy_balance(month)
+    return MonitoringResult(demands, balances, flagged, detect_alarms(month))
