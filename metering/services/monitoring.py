@@ -33,49 +33,82 @@ from metering.services.vee import VEE_BITS
 A_PLUS = "0.0.2.4.1.1.12.0.0.0.0.0.0.0.0.3.72.0"
 A_MINUS = "0.0.2.4.19.1.12.0.0.0.0.0.0.0.0.3.72.0"
 
+# The validated series of the channels in the CTE `channels` (which has a channel_id column):
+# raw values without VEE flags, plus estimates. Joined branch by branch, so that the planner
+# reads each channel's readings through the primary key instead of the whole month per channel.
 SERIES = """
     series AS (
-        SELECT r.channel_id, r.ts, r.value
+        SELECT ch.*, r.ts, r.value
           FROM metering_intervalreading r
+          JOIN channels ch ON ch.channel_id = r.channel_id
          WHERE r.ts > %(start)s AND r.ts <= %(end)s AND r.quality & %(bits)s = 0
          UNION ALL
-        SELECT e.channel_id, e.ts, e.value
+        SELECT ch.*, e.ts, e.value
           FROM metering_estimatedreading e
+          JOIN channels ch ON ch.channel_id = e.channel_id
          WHERE e.ts > %(start)s AND e.ts <= %(end)s
     )
 """
 
+# Per channel, the highest and lowest interval value of the month in the validated series
+# (raw values without VEE flags, and estimates), leaving out the intervals that overlap a load
+# transfer of the channel's asset (`windows`: channel, start, end, interval minutes). A SELECT
+# over the readings grouped by channel, as plain as the aggregate itself: PostgreSQL may run it
+# in parallel (a statement that writes may not), and the channels are few next to their
+# readings. DEMAND_WRITE writes the result.
 DEMAND = """
-    WITH channels AS (
-        SELECT c.id AS channel_id, m.{asset}_id AS asset_id, m.interval_minutes AS minutes
-          FROM metering_channel c
-          JOIN metering_meter m ON m.id = c.meter_id
-          JOIN metering_readingtype rt ON rt.id = c.reading_type_id
-         WHERE m.kind = %(kind)s AND rt.code = %(a_plus)s
-    ), {series}, demand AS (
-        SELECT ch.asset_id, max(s.value * 60 / ch.minutes) AS max_kw,
-               min(s.value * 60 / ch.minutes) AS min_kw
-          FROM series s
-          JOIN channels ch ON ch.channel_id = s.channel_id
-         WHERE NOT EXISTS (
-               SELECT FROM metering_loadtransfer t
-                WHERE t.{asset}_id = ch.asset_id
-                  AND s.ts > t.starts_at
-                  AND s.ts - make_interval(mins => ch.minutes) < t.ends_at)
-         GROUP BY ch.asset_id
+    WITH windows AS (
+        SELECT * FROM unnest(%(w_channel)s::int[], %(w_start)s::timestamptz[],
+                             %(w_end)s::timestamptz[], %(w_minutes)s::int[])
+               AS w(channel_id, starts_at, ends_at, minutes)
     )
+    SELECT s.channel_id, max(s.value), min(s.value)
+      FROM (
+            SELECT r.channel_id, r.ts, r.value
+              FROM metering_intervalreading r
+             WHERE r.ts > %(start)s AND r.ts <= %(end)s AND r.quality & %(bits)s = 0
+               AND r.channel_id = ANY(%(channels)s::int[])
+             UNION ALL
+            SELECT e.channel_id, e.ts, e.value
+              FROM metering_estimatedreading e
+             WHERE e.ts > %(start)s AND e.ts <= %(end)s
+               AND e.channel_id = ANY(%(channels)s::int[])
+           ) s
+     -- Most channels had no transfer: a cheap test first (OR evaluates in order).
+     WHERE (NOT s.channel_id = ANY(%(w_channel)s::int[]) OR NOT EXISTS (
+           SELECT FROM windows w
+            WHERE w.channel_id = s.channel_id AND s.ts > w.starts_at
+              AND s.ts - make_interval(mins => w.minutes) < w.ends_at))
+     GROUP BY s.channel_id
+"""
+CHANNELS_OF = """
+    SELECT c.id, m.{asset}_id, m.interval_minutes
+      FROM metering_channel c
+      JOIN metering_meter m ON m.id = c.meter_id
+      JOIN metering_readingtype rt ON rt.id = c.reading_type_id
+     WHERE m.kind = %(kind)s AND rt.code = %(a_plus)s
+"""
+WINDOWS_OF = """
+    SELECT c.id, t.starts_at, t.ends_at, m.interval_minutes
+      FROM metering_loadtransfer t
+      JOIN metering_meter m ON m.{asset}_id = t.{asset}_id AND m.kind = %(kind)s
+      JOIN metering_channel c ON c.meter_id = m.id
+     WHERE t.ends_at > %(start)s AND t.starts_at < %(end)s
+"""
+DEMAND_WRITE = """
     INSERT INTO demand_monthlydemand
            ({asset}_id, month, max_kw, min_kw, excludes_load_transfer, as_of)
     SELECT asset_id, %(month)s, round(max_kw::numeric, 1), round(greatest(min_kw, 0)::numeric, 1),
            true, %(today)s
-      FROM demand
+      FROM unnest(%(assets)s::bigint[], %(max)s::float8[], %(min)s::float8[])
+           AS d(asset_id, max_kw, min_kw)
     ON CONFLICT ({asset}_id, month) WHERE {asset}_id IS NOT NULL DO UPDATE
        SET max_kw = EXCLUDED.max_kw, min_kw = EXCLUDED.min_kw,
            excludes_load_transfer = true, as_of = EXCLUDED.as_of
 """
 
 BALANCE = """
-    WITH energy AS (
+    WITH channels AS NOT MATERIALIZED (
         SELECT c.id AS channel_id, m.kind, m.transformer_id, m.customer_id,
                CASE rt.code WHEN %(a_plus)s THEN 1 ELSE -1 END AS sign
           FROM metering_channel c
@@ -83,11 +116,10 @@ BALANCE = """
           JOIN metering_readingtype rt ON rt.id = c.reading_type_id
          WHERE rt.code IN (%(a_plus)s, %(a_minus)s) AND m.kind IN ('totalizer', 'customer')
     ), {series}, net AS (
-        SELECT e.kind, coalesce(e.transformer_id, cu.transformer_id) AS transformer_id,
-               e.customer_id, sum(s.value * e.sign) AS kwh
+        SELECT s.kind, coalesce(s.transformer_id, cu.transformer_id) AS transformer_id,
+               s.customer_id, sum(s.value * s.sign) AS kwh
           FROM series s
-          JOIN energy e ON e.channel_id = s.channel_id
-          LEFT JOIN network_customer cu ON cu.id = e.customer_id
+          LEFT JOIN network_customer cu ON cu.id = s.customer_id
          GROUP BY 1, 2, 3
     ), supplied AS (
         SELECT transformer_id, sum(kwh) AS kwh FROM net WHERE kind = 'totalizer' GROUP BY 1
@@ -272,7 +304,41 @@ def monthly_demand(month: date) -> int:
     written = 0
     with transaction.atomic(), connection.cursor() as cur:
         for kind, asset in (("totalizer", "transformer"), ("feeder_head", "feeder")):
-            cur.execute(DEMAND.format(asset=asset, series=SERIES), {**params, "kind": kind})
+            query = {**params, "kind": kind}
+            cur.execute(CHANNELS_OF.format(asset=asset), query)
+            channels = {pk: (asset_id, minutes) for pk, asset_id, minutes in cur.fetchall()}
+            if not channels:
+                continue
+            cur.execute(WINDOWS_OF.format(asset=asset), query)
+            windows = cur.fetchall()
+            columns = [list(c) for c in zip(*windows, strict=True)] if windows else [[]] * 4
+            cur.execute(
+                DEMAND,
+                {
+                    **query,
+                    "channels": list(channels),
+                    **dict(
+                        zip(("w_channel", "w_start", "w_end", "w_minutes"), columns, strict=True)
+                    ),
+                },
+            )
+            demand: dict[int, list[float]] = {}
+            for channel, high, low in cur.fetchall():
+                asset_id, minutes = channels[channel]
+                kw = demand.setdefault(asset_id, [float("-inf"), float("inf")])
+                kw[0] = max(kw[0], high * 60 / minutes)
+                kw[1] = min(kw[1], low * 60 / minutes)
+            if not demand:
+                continue
+            cur.execute(
+                DEMAND_WRITE.format(asset=asset),
+                {
+                    **params,
+                    "assets": list(demand),
+                    "max": [kw[0] for kw in demand.values()],
+                    "min": [kw[1] for kw in demand.values()],
+                },
+            )
             written += cur.rowcount
     return written
 

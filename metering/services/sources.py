@@ -159,10 +159,18 @@ def csv_items(path: Path, timestamps: Timestamps | None = None) -> Iterator[Item
         i_quality = index.get("quality")
         batch: list[tuple] = []
         append = batch.append
-        for line, row in enumerate(csv.reader(handle, delimiter=delimiter), start=2):
+        split = str.split
+        for line, text in enumerate(handle, start=2):
+            # A line without quotes is split as is (most files have none); one with quotes
+            # goes through the csv module. A quoted value spanning lines is not supported:
+            # such a line is refused for its column count.
+            if '"' in text:
+                row = next(csv.reader([text], delimiter=delimiter), [])
+            else:
+                row = split(text.rstrip("\r\n"), delimiter)
             if len(row) != width:
                 if not row or (len(row) == 1 and not row[0].strip()):
-                    continue
+                    continue  # an empty line
                 yield Rejection(f"línea {line}", "", f"{len(row)} columnas, se esperaban {width}")
                 continue
             meter = row[i_meter]

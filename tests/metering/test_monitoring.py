@@ -165,3 +165,19 @@ def test_monitoring_again_changes_nothing(network):
     )
     assert after == before
     assert ReadingType.objects.filter(code=VOLTAGE_L1).exists()
+
+
+def test_the_monitoring_command_reports_the_month(network, capsys):
+    from django.core.management import call_command
+
+    call_command("monitor_metering", "--mes", "2026-03")
+    out = capsys.readouterr().out
+    assert out.startswith("2026-03: 2 demandas mensuales, 1 balances (1 sobre el umbral)")
+
+
+def test_the_validation_command_covers_the_days_given(network, capsys):
+    from django.core.management import call_command
+
+    call_command("validate_readings", "--desde", "2026-03-02", "--hasta", "2026-03-04")
+    assert ValidationDay.objects.filter(day__range=(date(2026, 3, 2), date(2026, 3, 4))).exists()
+    assert "días-canal validados" in capsys.readouterr().out

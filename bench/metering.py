@@ -1,0 +1,227 @@
+#!/usr/bin/env python
+"""Metering at scale: ingest rate into the partitioned store, monthly max/min aggregation.
+
+    .venv/bin/python bench/metering.py [--db portal_bench] [--meters 1700] [--days 31]
+
+Uses the national set's transformers (bench/seed_national.py): `--meters` of them get a
+totalizer meter, and a CSV file of their 15-minute readings for `--days` days of March 2026
+is generated under bench/out/ (1,700 × 31 × 96 = 5.06 M readings by default).
+
+1. Ingest, against raw COPY of the same data into unindexed tables, in the same run:
+   - raw A: the CSV file, COPY … (FORMAT csv) into an unindexed table of text, timestamptz and
+     float columns (what psql's \\copy does: PostgreSQL parses the text);
+   - raw B: the same readings already decoded (channel, run, timestamp, value, quality), by
+     binary COPY into an unindexed table shaped like the store (the store's own cost);
+   - ingest_readings on the file into the emptied store (partitioned by month, primary key):
+     parsing, validation, channel resolution, binary COPY into staging, set-based insert;
+   - ingest_readings on the same file again (everything already there: nothing inserted).
+   Targets: at least 0.5x the raw rate and at least 250,000 readings/s.
+2. Monthly max/min demand of the totalizers over the month (metering.services.monitoring:
+   validated series with estimates, load transfers left out, written to the demand table)
+   against the plain SQL of the max/min over the same readings. Target: at most 1.3x.
+
+Figures are prepended to bench/RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+OUT = ROOT / "bench" / "out"
+A_PLUS = "0.0.2.4.1.1.12.0.0.0.0.0.0.0.0.3.72.0"
+MONTH = date(2026, 3, 1)
+
+
+def generate(path: Path, serials: list[str], days: int) -> int:
+    """Meter by meter, slot by slot (as a head-end exports a day's profiles)."""
+    zone = ZoneInfo("America/Santiago")
+    start = datetime(MONTH.year, MONTH.month, 1, tzinfo=zone)
+    stamps = [(start + timedelta(minutes=15 * k)).isoformat() for k in range(1, days * 96 + 1)]
+    shape = [0.6 + 0.4 * abs(12 - (k % 96) / 4) / 12 for k in range(len(stamps))]
+    rows = 0
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write("meter,reading_type,timestamp,value\n")
+        for n, serial in enumerate(serials):
+            scale = 5 + (n % 37)
+            prefix = f"{serial},{A_PLUS},"
+            handle.writelines(
+                f"{prefix}{ts},{scale * s:.3f}\n" for ts, s in zip(stamps, shape, strict=True)
+            )
+            rows += len(stamps)
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--db", default="portal_bench", help="database with the national set")
+    parser.add_argument("--meters", type=int, default=1700, help="totalizer meters")
+    parser.add_argument("--days", type=int, default=31, help="days of March 2026 (1 to 31)")
+    parser.add_argument("--runs", type=int, default=3, help="timed runs of the aggregation")
+    args = parser.parse_args()
+
+    os.environ["DB_NAME"] = args.db
+    os.environ["DEBUG"] = "false"
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+    from results import record
+
+    from metering.models import Meter
+    from metering.services import ingest, monitoring
+    from network.models import Transformer
+
+    call_command("migrate", verbosity=0)
+    transformers = list(Transformer.objects.order_by("pk").values_list("pk", "code")[: args.meters])
+    existing = set(Meter.objects.filter(serial__startswith="BT-").values_list("serial", flat=True))
+    Meter.objects.bulk_create(
+        [
+            Meter(serial=f"BT-{code}", kind="totalizer", transformer_id=pk, installed_on=MONTH)
+            for pk, code in transformers
+            if f"BT-{code}" not in existing
+        ],
+        batch_size=5000,
+    )
+    serials = [f"BT-{code}" for _, code in transformers]
+    OUT.mkdir(exist_ok=True)
+    path = OUT / f"lecturas_{args.meters}x{args.days}.csv"
+    started = time.perf_counter()
+    readings = generate(path, serials, args.days)
+    generated = time.perf_counter() - started
+    size_mb = path.stat().st_size / 1e6
+    print(f"{readings:,} readings, {size_mb:.0f} MB, generated in {generated:.0f} s")
+
+    def timed(fn) -> float:
+        started = time.perf_counter()
+        fn()
+        return time.perf_counter() - started
+
+    with connection.cursor() as cur:
+        cur.execute("TRUNCATE metering_intervalreading, metering_estimatedreading")
+        cur.execute("DROP TABLE IF EXISTS bench_raw_csv, bench_raw_bin")
+        cur.execute(
+            "CREATE TABLE bench_raw_csv (meter text, reading_type text, ts timestamptz, "
+            "value double precision)"
+        )
+        cur.execute(
+            "CREATE TABLE bench_raw_bin (channel_id integer, run_id integer, ts timestamptz, "
+            "value double precision, quality smallint)"
+        )
+
+    def raw_csv() -> None:
+        with (
+            connection.cursor() as cur,
+            open(path, "rb") as handle,
+            cur.copy("COPY bench_raw_csv FROM STDIN (FORMAT csv, HEADER true)") as copy,
+        ):
+            while block := handle.read(1 << 20):
+                copy.write(block)
+
+    raw_a = timed(raw_csv)
+    print(f"raw A (CSV COPY, unindexed): {raw_a:.1f} s")
+
+    first = ingest.ingest_file(path, report_path=OUT / "informe.csv")
+    ingest_s = (first.run.finished_at - first.run.started_at).total_seconds()
+    assert first.inserted == readings and first.rejected == 0, first.summary()
+    print(f"ingest: {ingest_s:.1f} s")
+
+    binary = OUT / "lecturas.bin"
+    with connection.cursor() as cur, open(binary, "wb") as handle, cur.copy(
+        "COPY (SELECT channel_id, run_id, ts, value, quality FROM metering_intervalreading) "
+        "TO STDOUT (FORMAT BINARY)"
+    ) as copy:
+        for block in copy:
+            handle.write(block)
+
+    def raw_bin() -> None:
+        with (
+            connection.cursor() as cur,
+            open(binary, "rb") as handle,
+            cur.copy("COPY bench_raw_bin FROM STDIN (FORMAT BINARY)") as copy,
+        ):
+            while block := handle.read(1 << 20):
+                copy.write(block)
+
+    raw_b = timed(raw_bin)
+    print(f"raw B (binary COPY, unindexed): {raw_b:.1f} s")
+    again = ingest.ingest_file(path, report_path=OUT / "informe2.csv")
+    again_s = (again.run.finished_at - again.run.started_at).total_seconds()
+    assert again.inserted == 0 and again.already_present == readings
+
+    # Aggregation: the service against the plain SQL of the max and min.
+    start, end = monitoring.month_bounds(MONTH)
+    plain = """
+        SELECT m.transformer_id, max(r.value * 60 / m.interval_minutes),
+               min(r.value * 60 / m.interval_minutes)
+          FROM metering_intervalreading r
+          JOIN metering_channel c ON c.id = r.channel_id
+          JOIN metering_meter m ON m.id = c.meter_id
+         WHERE r.ts > %s AND r.ts <= %s AND m.kind = 'totalizer'
+         GROUP BY m.transformer_id
+    """
+    with connection.cursor() as cur:
+        cur.execute("ANALYZE metering_intervalreading")
+        cur.execute("SELECT count(*) FROM metering_intervalreading WHERE ts > %s AND ts <= %s",
+                    [start, end])  # fmt: skip
+        month_readings = cur.fetchone()[0]
+
+    def plain_sql() -> None:
+        with connection.cursor() as cur:
+            cur.execute(plain, [start, end])
+            cur.fetchall()
+
+    plain_sql()  # warm the cache for both sides
+    plain_times, service_times = [], []
+    for _ in range(args.runs):
+        plain_times.append(timed(plain_sql))
+        service_times.append(timed(lambda: monitoring.monthly_demand(MONTH)))
+    plain50, service50 = statistics.median(plain_times), statistics.median(service_times)
+
+    with connection.cursor() as cur:
+        cur.execute("DROP TABLE bench_raw_csv, bench_raw_bin")
+    binary.unlink()
+
+    rate = readings / ingest_s
+    lines = [
+        f"- readings file: {readings:,} readings ({args.meters:,} meters x {args.days} days x "
+        f"96), CSV {size_mb:.0f} MB",
+        f"- raw A, COPY of the CSV into an unindexed table: {raw_a:.1f} s, "
+        f"{readings / raw_a:,.0f} readings/s",
+        f"- raw B, binary COPY of the decoded readings into an unindexed table: {raw_b:.1f} s, "
+        f"{readings / raw_b:,.0f} readings/s",
+        f"- ingest_readings into the partitioned indexed store: {ingest_s:.1f} s, "
+        f"{rate:,.0f} readings/s (ratio to raw A {rate / (readings / raw_a):.2f}, "
+        f"to raw B {rate / (readings / raw_b):.2f})",
+        f"- ingest_readings of the same file again (nothing new): {again_s:.1f} s, "
+        f"{readings / again_s:,.0f} readings/s",
+        f"- monthly max/min over {month_readings:,} readings, plain SQL p50: {plain50:.2f} s",
+        f"- monthly max/min, monitoring.monthly_demand p50: {service50:.2f} s "
+        f"(ratio {service50 / plain50:.2f})",
+    ]
+    block = record(
+        "metering ingest and monthly aggregation (bench/metering.py)",
+        lines,
+        notes=(
+            f"Database `{args.db}`; totalizers of the first {args.meters:,} transformers; March "
+            "2026. Targets: ingest at least 0.5x the raw COPY rate and 250,000 readings/s; "
+            "monthly aggregation at most 1.3x its plain SQL. Aggregation runs alternate, "
+            f"median of {args.runs}."
+        ),
+    )
+    print(block)
+
+
+if __name__ == "__main__":
+    main()

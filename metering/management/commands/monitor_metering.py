@@ -1,0 +1,39 @@
+"""manage.py monitor_metering: a month's demand, energy balances and alarms from the readings."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
+
+from metering.services.monitoring import monitor
+
+
+def month_arg(value: str) -> date:
+    try:
+        year, month = (int(part) for part in value.split("-")[:2])
+        return date(year, month, 1)
+    except ValueError:
+        raise CommandError(f"Mes inválido: {value!r} (use AAAA-MM)") from None
+
+
+class Command(BaseCommand):
+    help = (
+        "Calcula para un mes, desde las lecturas validadas: la demanda máxima y mínima de los "
+        "transformadores monitoreados y de las cabeceras de alimentador (sin los traspasos de "
+        "carga), el balance de energía de cada transformador con totalizador y las alarmas. "
+        "Repetirlo reemplaza los resultados del mes."
+    )
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument(
+            "--mes", type=month_arg, help="Mes (AAAA-MM); por omisión el mes anterior."
+        )
+
+    def handle(self, *args, mes: date | None, **options) -> None:
+        if mes is None:
+            today = timezone.localdate()
+            mes = date(today.year - (today.month == 1), (today.month - 2) % 12 + 1, 1)
+        result = monitor(mes)
+        self.stdout.write(self.style.SUCCESS(f"{mes:%Y-%m}: {result.summary()}"))
