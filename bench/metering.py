@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import sys
 import time
@@ -59,6 +60,41 @@ def generate(path: Path, serials: list[str], days: int) -> int:
             )
             rows += len(stamps)
     return rows
+
+
+def generate_xml(path: Path, serials: list[str], days: int) -> int:
+    """The same readings as one MeterReadings EventMessage (one MeterReading per meter)."""
+    zone = ZoneInfo("America/Santiago")
+    start = datetime(MONTH.year, MONTH.month, 1, tzinfo=zone)
+    stamps = [(start + timedelta(minutes=15 * k)).isoformat() for k in range(1, days * 96 + 1)]
+    rows = 0
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(
+            '<?xml version="1.0" encoding="UTF-8"?>\n'
+            '<EventMessage xmlns="http://iec.ch/TC57/2011/schema/message"><Header>'
+            "<Verb>created</Verb><Noun>MeterReadings</Noun><MessageID>bench-1</MessageID>"
+            "</Header><Payload>"
+            '<MeterReadings xmlns="http://iec.ch/TC57/2011/MeterReadings#">\n'
+        )
+        for n, serial in enumerate(serials):
+            handle.write(
+                f"<MeterReading><Meter><mRID>{serial}</mRID></Meter><IntervalBlocks>"
+                f'<ReadingType ref="{A_PLUS}"/>\n'
+            )
+            scale = 5 + (n % 37)
+            handle.writelines(
+                f"<IntervalReadings><timeStamp>{ts}</timeStamp>"
+                f"<value>{scale * (0.5 + (k % 96) / 192):.3f}</value></IntervalReadings>\n"
+                for k, ts in enumerate(stamps)
+            )
+            handle.write("</IntervalBlocks></MeterReading>\n")
+            rows += len(stamps)
+        handle.write("</MeterReadings></Payload></EventMessage>\n")
+    return rows
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def main() -> None:
@@ -132,16 +168,22 @@ def main() -> None:
     raw_a = timed(raw_csv)
     print(f"raw A (CSV COPY, unindexed): {raw_a:.1f} s")
 
+    rss_before = peak_rss_mb()
     first = ingest.ingest_file(path, report_path=OUT / "informe.csv")
     ingest_s = (first.run.finished_at - first.run.started_at).total_seconds()
     assert first.inserted == readings and first.rejected == 0, first.summary()
-    print(f"ingest: {ingest_s:.1f} s")
+    rss_after = peak_rss_mb()
+    print(f"ingest: {ingest_s:.1f} s, peak RSS {rss_before:.0f} -> {rss_after:.0f} MB")
 
     binary = OUT / "lecturas.bin"
-    with connection.cursor() as cur, open(binary, "wb") as handle, cur.copy(
-        "COPY (SELECT channel_id, run_id, ts, value, quality FROM metering_intervalreading) "
-        "TO STDOUT (FORMAT BINARY)"
-    ) as copy:
+    with (
+        connection.cursor() as cur,
+        open(binary, "wb") as handle,
+        cur.copy(
+            "COPY (SELECT channel_id, run_id, ts, value, quality FROM metering_intervalreading) "
+            "TO STDOUT (FORMAT BINARY)"
+        ) as copy,
+    ):
         for block in copy:
             handle.write(block)
 
@@ -159,6 +201,23 @@ def main() -> None:
     again = ingest.ingest_file(path, report_path=OUT / "informe2.csv")
     again_s = (again.run.finished_at - again.run.started_at).total_seconds()
     assert again.inserted == 0 and again.already_present == readings
+
+    # XML: the readings of a tenth of the meters, deleted first and loaded again from XML.
+    xml_serials = serials[: max(1, len(serials) // 10)]
+    xml_path = OUT / f"lecturas_{len(xml_serials)}x{args.days}.xml"
+    xml_readings = generate_xml(xml_path, xml_serials, args.days)
+    xml_mb = xml_path.stat().st_size / 1e6
+    with connection.cursor() as cur:
+        cur.execute(
+            "DELETE FROM metering_intervalreading WHERE channel_id IN (SELECT c.id FROM "
+            "metering_channel c JOIN metering_meter m ON m.id = c.meter_id "
+            "WHERE m.serial = ANY(%s))",
+            [xml_serials],
+        )
+    xml_run = ingest.ingest_file(xml_path, report_path=OUT / "informe_xml.csv")
+    xml_s = (xml_run.run.finished_at - xml_run.run.started_at).total_seconds()
+    assert xml_run.inserted == xml_readings, xml_run.summary()
+    rss_xml = peak_rss_mb()
 
     # Aggregation: the service against the plain SQL of the max and min.
     start, end = monitoring.month_bounds(MONTH)
@@ -192,6 +251,7 @@ def main() -> None:
     with connection.cursor() as cur:
         cur.execute("DROP TABLE bench_raw_csv, bench_raw_bin")
     binary.unlink()
+    xml_path.unlink()
 
     rate = readings / ingest_s
     lines = [
@@ -206,6 +266,11 @@ def main() -> None:
         f"to raw B {rate / (readings / raw_b):.2f})",
         f"- ingest_readings of the same file again (nothing new): {again_s:.1f} s, "
         f"{readings / again_s:,.0f} readings/s",
+        f"- ingest_readings peak memory (process RSS) after the {size_mb:.0f} MB CSV: "
+        f"{rss_after:.0f} MB (before: {rss_before:.0f} MB)",
+        f"- ingest_readings of CIM XML ({xml_readings:,} readings, {xml_mb:.0f} MB): "
+        f"{xml_s:.1f} s, {xml_readings / xml_s:,.0f} readings/s; peak RSS after it "
+        f"{rss_xml:.0f} MB",
         f"- monthly max/min over {month_readings:,} readings, plain SQL p50: {plain50:.2f} s",
         f"- monthly max/min, monitoring.monthly_demand p50: {service50:.2f} s "
         f"(ratio {service50 / plain50:.2f})",

@@ -1,9 +1,4 @@
-import csv
-from pathlib import Path
-
 from django.db import migrations
-
-DATA = Path(__file__).resolve().parent.parent / "data"
 
 # The interval readings: partitioned by month (metering.services.partitions creates the
 # partitions), primary key (channel, ts), no foreign keys (see IntervalReading). Columns are
@@ -20,40 +15,10 @@ CREATE TABLE metering_intervalreading (
 """
 
 
-def rows(name):
-    with open(DATA / name, encoding="utf-8", newline="") as handle:
-        yield from csv.DictReader(handle, delimiter=";")
-
-
 def load_catalogs(apps, schema_editor):
-    ObisCode = apps.get_model("metering", "ObisCode")
-    ReadingType = apps.get_model("metering", "ReadingType")
-    MeterEventType = apps.get_model("metering", "MeterEventType")
-    for row in rows("obis.csv"):
-        ObisCode.objects.update_or_create(
-            code=row["code"],
-            defaults={
-                "name": row["name"],
-                "unit": row["unit"],
-                "cumulative": row["cumulative"] == "true",
-            },
-        )
-    obis = {o.code: o for o in ObisCode.objects.all()}
-    for row in rows("reading_types.csv"):
-        ReadingType.objects.update_or_create(
-            code=row["code"],
-            defaults={
-                "name": row["name"],
-                "unit": row["unit"],
-                "interval_minutes": int(row["interval_minutes"]),
-                "obis": obis[row["obis"]],
-                "is_energy": row["is_energy"] == "true",
-            },
-        )
-    for row in rows("event_types.csv"):
-        MeterEventType.objects.update_or_create(
-            code=row["code"], defaults={"name": row["name"], "category": row["category"]}
-        )
+    from metering.services.catalogs import load_catalogs as load
+
+    load(apps)
 
 
 class Migration(migrations.Migration):

@@ -247,13 +247,15 @@ MISSING = (
         SELECT c.meter_id,
                (v.day::timestamp AT TIME ZONE %(zone)s) AS started_at,
                ((v.day + 1)::timestamp AT TIME ZONE %(zone)s) AS ended_at,
-               v.missing::float8 AS value,
-               v.missing || ' de ' || v.expected || ' intervalos sin dato de '
-               || rt.name AS detail
+               max(v.missing)::float8 AS value,
+               string_agg(v.missing || ' de ' || v.expected || ' intervalos sin dato de '
+                          || rt.name, '; ' ORDER BY rt.name) AS detail
           FROM metering_validationday v
           JOIN metering_channel c ON c.id = v.channel_id
           JOIN metering_readingtype rt ON rt.id = c.reading_type_id
          WHERE v.day >= %(month)s AND v.day < %(next)s AND v.missing > %(missing)s
+         -- One alarm per meter and day, naming every channel that misses data.
+         GROUP BY c.meter_id, v.day
     )
 """
     + ALARM_UPSERT

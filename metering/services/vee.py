@@ -136,16 +136,16 @@ FLAGS = """
 # or nothing. A slot ends its interval: the day's first slot is 00:15, its last 00:00.
 SLOTS = """
     CREATE TEMPORARY TABLE vee_slot ON COMMIT DROP AS
-    SELECT vc.channel_id, vc.is_energy, s.slot,
-           (SELECT r.value FROM metering_intervalreading r
-             WHERE r.channel_id = vc.channel_id AND r.ts = s.slot
-               AND r.quality & %(bits)s = 0) AS valid_value,
-           EXISTS (SELECT FROM vee_reading v
-                    WHERE v.channel_id = vc.channel_id AND v.slot = s.slot) AS received
+    SELECT vc.channel_id, vc.is_energy, s.slot, r.value AS valid_value,
+           received.slot IS NOT NULL AS received
       FROM vee_channel vc
       CROSS JOIN LATERAL generate_series(
             %(start)s::timestamptz + make_interval(secs => vc.step), %(end)s::timestamptz,
             make_interval(secs => vc.step)) AS s(slot)
+      LEFT JOIN metering_intervalreading r
+        ON r.channel_id = vc.channel_id AND r.ts = s.slot AND r.quality & %(bits)s = 0
+      LEFT JOIN (SELECT DISTINCT channel_id, slot FROM vee_reading) received
+        ON received.channel_id = vc.channel_id AND received.slot = s.slot
 """
 DELETE_STALE_ESTIMATES = """
     DELETE FROM metering_estimatedreading e
@@ -292,12 +292,14 @@ def validate(
         cur.execute("DROP TABLE IF EXISTS vee_channel, vee_reading, vee_slot, vee_gap")
         cur.execute(CHANNELS, params)
         cur.execute(READINGS, params)
+        cur.execute("ANALYZE vee_channel, vee_reading")
         cur.execute("SELECT count(*) FROM vee_channel")
         result.channels = cur.fetchone()[0]
         cur.execute(CLEAR, params)
         cur.execute(FLAGS, params)
         result.flagged = cur.rowcount
         cur.execute(SLOTS, params)
+        cur.execute("ANALYZE vee_slot")
         cur.execute(DELETE_STALE_ESTIMATES, params)
         cur.execute(GAPS, params)
         cur.execute(ESTIMATE, params)

@@ -245,6 +245,10 @@ def seed_network(
         with connection.cursor() as cur:
             for table in ALL_TABLES:
                 cur.execute(f"ANALYZE {table}")
+        if scale_name == "demo":
+            from metering.services.demo import seed_metering
+
+            counts.update(seed_metering(rng, as_of, log))
     counts["seconds"] = round(time.monotonic() - started)
     return counts
 

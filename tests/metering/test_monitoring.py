@@ -153,14 +153,20 @@ def test_alarms_for_voltage_habit_tamper_outage_and_missing_data(network):
 def test_monitoring_again_changes_nothing(network):
     monitoring.monitor(MARCH)
     before = (
-        list(MonthlyDemand.objects.values_list("feeder", "transformer", "max_kw", "min_kw")),
-        list(EnergyBalance.objects.values_list("transformer", "loss_kwh", "flagged")),
+        sorted(
+            MonthlyDemand.objects.values_list("feeder", "transformer", "month", "max_kw"),
+            key=str,
+        ),
+        sorted(EnergyBalance.objects.values_list("transformer", "loss_kwh", "flagged")),
         sorted(Alarm.objects.values_list("kind", "meter", "started_at", "value")),
     )
     monitoring.monitor(MARCH)
     after = (
-        list(MonthlyDemand.objects.values_list("feeder", "transformer", "max_kw", "min_kw")),
-        list(EnergyBalance.objects.values_list("transformer", "loss_kwh", "flagged")),
+        sorted(
+            MonthlyDemand.objects.values_list("feeder", "transformer", "month", "max_kw"),
+            key=str,
+        ),
+        sorted(EnergyBalance.objects.values_list("transformer", "loss_kwh", "flagged")),
         sorted(Alarm.objects.values_list("kind", "meter", "started_at", "value")),
     )
     assert after == before
@@ -181,3 +187,14 @@ def test_the_validation_command_covers_the_days_given(network, capsys):
     call_command("validate_readings", "--desde", "2026-03-02", "--hasta", "2026-03-04")
     assert ValidationDay.objects.filter(day__range=(date(2026, 3, 2), date(2026, 3, 4))).exists()
     assert "días-canal validados" in capsys.readouterr().out
+
+
+def test_a_meter_missing_data_on_two_channels_raises_one_alarm_for_the_day(network):
+    meter = Channel.objects.get(meter__serial="C-1", reading_type__code=A_PLUS).meter
+    for channel in Channel.objects.filter(meter=meter):
+        ValidationDay.objects.create(
+            channel=channel, day=date(2026, 3, 8), expected=96, received=50, missing=46
+        )
+    monitoring.detect_alarms(MARCH)
+    (alarm,) = Alarm.objects.filter(kind=Alarm.Kind.MISSING, meter=meter)
+    assert alarm.detail.count("46 de 96") == Channel.objects.filter(meter=meter).count() >= 2
