@@ -180,7 +180,9 @@ VOLTAGE = (
         SELECT meter_id, min(ts) - make_interval(mins => min(minutes)) AS started_at,
                max(ts) AS ended_at,
                (array_agg(value ORDER BY abs(value - %(nominal)s) DESC))[1] AS value,
-               'tensión fuera de ±' || %(band)s || ' %% de ' || %(nominal)s || ' V' AS detail
+               'tensión fuera de ±' || replace(trim_scale(%(band)s::numeric)::text, '.', ',')
+               || ' %% de ' || replace(trim_scale(%(nominal)s::numeric)::text, '.', ',')
+               || ' V' AS detail
           FROM outside GROUP BY meter_id, channel_id, stretch
     )
 """

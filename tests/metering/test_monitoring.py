@@ -141,6 +141,7 @@ def test_alarms_for_voltage_habit_tamper_outage_and_missing_data(network):
     assert found == {"voltage": 1, "habit": 1, "tamper": 1, "outage": 1, "missing": 1}
     voltage = Alarm.objects.get(kind=Alarm.Kind.VOLTAGE)
     assert voltage.meter == c1_meter and voltage.value == 241.5
+    assert voltage.detail == "tensión fuera de ±7,5 % de 220 V"
     assert (voltage.started_at, voltage.ended_at) == (at(4, 8, 15), at(4, 8, 45))
     habit = Alarm.objects.get(kind=Alarm.Kind.HABIT)
     assert habit.value == 30.0 and "promedio de los meses anteriores 100.0 kWh" in habit.detail

@@ -47,8 +47,14 @@ def test_a_sec_auditor_may_see_it(client, django_user_model, monitored):
     assert client.get(URL).status_code == 200
 
 
-def test_the_public_profile_may_not(public_client, monitored):
+def test_the_public_profile_may_not_and_has_no_link_to_it(public_client, monitored):
     assert public_client.get(URL).status_code == 403
+    assert URL not in public_client.get(reverse("network:vnr")).content.decode()
+
+
+def test_planners_have_a_link_to_it_in_the_menu(client, planner):
+    client.force_login(planner)
+    assert URL in client.get(reverse("network:vnr")).content.decode()
 
 
 def test_anonymous_visitors_are_sent_to_log_in(client):
