@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from metering.models import Alarm, EnergyBalance
+from metering.services.partitions import next_month, parse_month
 from portal.views import PortalPage
 
 PAGE_SIZE = 50
@@ -18,8 +19,7 @@ ALLOWED = {User.Profile.PLANNER, User.Profile.SEC}
 
 def _month(raw: str | None) -> date:
     try:
-        year, month = (int(part) for part in (raw or "").split("-")[:2])
-        return date(year, month, 1)
+        return parse_month(raw or "")
     except ValueError:
         latest = EnergyBalance.objects.order_by("-month").values_list("month", flat=True).first()
         return latest or timezone.localdate().replace(day=1)
@@ -64,7 +64,7 @@ class MonitoringView(PortalPage):
         kind = self.request.GET.get("alarma", "")
         alarms = (
             Alarm.objects.filter(started_at__date__gte=month)
-            .filter(started_at__date__lt=_next(month))
+            .filter(started_at__date__lt=next_month(month))
             .select_related("meter__transformer", "meter__feeder", "meter__customer__transformer")
             .only(
                 "kind",
@@ -90,7 +90,3 @@ class MonitoringView(PortalPage):
             alarms=Paginator(alarms, PAGE_SIZE).get_page(self.request.GET.get("pagina_alarmas")),
         )
         return context
-
-
-def _next(month: date) -> date:
-    return date(month.year + (month.month == 12), month.month % 12 + 1, 1)

@@ -23,6 +23,12 @@ def month_start(moment: datetime | date) -> date:
     return moment.replace(day=1)
 
 
+def parse_month(text: str) -> date:
+    """The first day of the month written AAAA-MM (or AAAA-MM-DD); ValueError otherwise."""
+    year, month = (int(part) for part in text.split("-")[:2])
+    return date(year, month, 1)
+
+
 def next_month(month: date) -> date:
     return date(month.year + (month.month == 12), month.month % 12 + 1, 1)
 

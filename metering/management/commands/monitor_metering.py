@@ -8,12 +8,12 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from metering.services.monitoring import monitor
+from metering.services.partitions import parse_month
 
 
 def month_arg(value: str) -> date:
     try:
-        year, month = (int(part) for part in value.split("-")[:2])
-        return date(year, month, 1)
+        return parse_month(value)
     except ValueError:
         raise CommandError(f"Mes inválido: {value!r} (use AAAA-MM)") from None
 
