@@ -57,11 +57,17 @@ class Header:
     source: str = ""
 
 
+_LOCAL_NAMES: dict[Any, str] = {}  # tag → local name; a document has few distinct tags
+
+
 def local(tag: Any) -> str:
     """An element's name without its namespace ('' for comments and processing instructions)."""
-    if not isinstance(tag, str):
-        return ""
-    return tag.rsplit("}", 1)[-1]
+    name = _LOCAL_NAMES.get(tag)
+    if name is None:
+        name = tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
+        if len(_LOCAL_NAMES) < 10_000:  # bounded, whatever the document holds
+            _LOCAL_NAMES[tag] = name
+    return name
 
 
 def child(element: Any, name: str) -> Any | None:
@@ -141,13 +147,15 @@ def parse_message(data: bytes | str) -> tuple[Header, Any]:
 
 
 def iterparse(source: IO[bytes], tags: tuple[str, ...]) -> Iterator[tuple[str, Any]]:
-    """Stream ("start" | "end", element) events of a large document with lxml, for elements
-    whose local name is in `tags` (and the document's root). Refuses a document with a
-    DOCTYPE at its first event; entities are never resolved nor fetched. The caller clears
-    the elements it is done with (bounded memory)."""
+    """Stream a large document with lxml: first ("root", the root element), then ("start" |
+    "end", element) events for the elements whose local name (any namespace) is in `tags`;
+    lxml skips the others without a Python call. Refuses a document with a DOCTYPE before its
+    first event; entities are never resolved nor fetched. The caller clears the elements it is
+    done with (bounded memory)."""
     events = etree.iterparse(
         source,
         events=("start", "end"),
+        tag=[f"{{*}}{name}" for name in tags],
         resolve_entities=False,
         load_dtd=False,
         no_network=True,
@@ -161,12 +169,17 @@ def iterparse(source: IO[bytes], tags: tuple[str, ...]) -> Iterator[tuple[str, A
         for event, element in events:
             if not checked:
                 checked = True
-                docinfo = element.getroottree().docinfo
-                if docinfo.doctype or docinfo.internalDTD is not None:
-                    raise MessageError("XML rechazado por seguridad: el documento declara un DTD")
-            name = local(element.tag)
-            if name in tags or element.getparent() is None:
-                yield event, element
+                yield "root", _safe_root(element.getroottree())
+            yield event, element
+        if not checked and events.root is not None:  # none of `tags` in the document
+            yield "root", _safe_root(events.root.getroottree())
     except etree.XMLSyntaxError as error:
         line = f"línea {error.lineno}" if getattr(error, "lineno", None) else ""
         raise MessageError(f"XML mal formado: {error.msg}", line) from None
+
+
+def _safe_root(tree: Any) -> Any:
+    docinfo = tree.docinfo
+    if docinfo.doctype or docinfo.internalDTD is not None:
+        raise MessageError("XML rechazado por seguridad: el documento declara un DTD")
+    return tree.getroot()

@@ -1,13 +1,20 @@
 """ingest_readings: a head-end file (CIM XML or CSV) into the readings store.
 
-The file is streamed (metering.services.sources) in chunks. For each chunk, the (meter, reading
-type) pairs not seen yet are resolved to channels in one query (a channel is created for a
-known meter and a known reading type), then the chunk's values are written by binary COPY into
-a temporary staging table. At the end, set-based statements move the staging rows into the
-partitioned interval table and the register table with ON CONFLICT DO NOTHING, so a second run
-of the same file inserts nothing. Only when fewer rows went in than were staged does a second
-look at the staging table say why: a duplicate inside the file, or a value already stored
-(the same, or a different one, which is reported and not overwritten).
+The file is streamed (metering.services.sources) in batches of values held in columns. For
+each batch, the (meter, reading type) pairs not seen yet are resolved to channels in one query
+(a channel is created for a known meter and a known reading type); the batch becomes numpy
+arrays, and its rows are written in PostgreSQL's binary COPY format:
+
+- new data (the usual case) goes by COPY straight into the partitioned, indexed interval table,
+  from a savepoint, in a worker thread that waits on PostgreSQL while Python reads the next
+  batch (the two cores work at once);
+- when a key turns out to be stored already (a re-run, overlapping data) or repeated in the
+  batch, the COPY fails on the primary key: the batch is rolled back to its savepoint and,
+  with the rest of the file, staged in a temporary table and moved by a set-based insert with
+  ON CONFLICT DO NOTHING. Only when fewer rows went in than were staged does a second look at
+  the staging table say why: a duplicate inside the file, or a value already stored (the same,
+  or a different one, which is reported and not overwritten);
+- register reads are always staged and inserted that way.
 
 One transaction per file: a run that fails or is interrupted leaves no rows, and running it
 again ends with exactly the rows the file holds. Every rejected value is written to the
@@ -21,10 +28,12 @@ import csv
 import hashlib
 import struct
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
+import numpy as np
 import psycopg
 from django.conf import settings
 from django.db import connection, transaction
@@ -34,6 +43,7 @@ from metering import cim
 from metering.models import IngestRun, MeterEventType, ReadingType
 from metering.services import partitions
 from metering.services.sources import (
+    Batch,
     Event,
     FatalFileError,
     Rejection,
@@ -42,12 +52,11 @@ from metering.services.sources import (
     sniff_format,
 )
 
-CHUNK = 50_000  # values per COPY
 CHANNEL_CACHE = 200_000  # (meter, reading type) pairs remembered while reading one file
 REPORT_COLUMNS = ["archivo", "ubicación", "campo", "motivo", "medidor", "valor"]
 
-# One chunk of the file at a time; the rows of the chunk being inserted stay here until the
-# insert has answered (and, on the rare path, been explained).
+# The rows of a batch on the careful path, and register reads, staged before a set-based
+# insert; they stay here until the insert has answered (and, on the rare path, been explained).
 CHUNK_TABLE = """
     CREATE TEMPORARY TABLE metering_chunk (
         line bigint NOT NULL,
@@ -58,12 +67,54 @@ CHUNK_TABLE = """
         register boolean NOT NULL
     ) ON COMMIT DROP
 """
-# Rows in PostgreSQL's binary COPY format, packed here: field count, then each field's
-# length and value (int8 line, int4 channel, timestamptz as int8 microseconds since 2000,
-# float8 value, int2 quality, bool register). Faster than encoding them field by field.
-ROW = struct.Struct(">h i q i i i q i d i h i ?")
+COPY_TO_STORE = (
+    "COPY metering_intervalreading (channel_id, run_id, ts, value, quality) "
+    "FROM STDIN (FORMAT BINARY)"
+)
+COPY_TO_CHUNK = "COPY metering_chunk FROM STDIN (FORMAT BINARY)"
 COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0)
 COPY_TRAILER = struct.pack(">h", -1)
+
+
+def _copy_row(*fields: tuple[str, str]) -> tuple[np.dtype, np.ndarray]:
+    """A row of PostgreSQL's binary COPY format as a numpy record: the field count, then each
+    field's length and value, big-endian; and a template row with the count and lengths set.
+    A batch of rows is then packed column by column, without a Python call per row."""
+    spec: list[tuple[str, str]] = [("count", ">i2")]
+    for name, kind in fields:
+        spec += [(f"{name}_length", ">i4"), (name, kind)]
+    dtype = np.dtype(spec)
+    template = np.zeros(1, dtype)
+    template["count"] = len(fields)
+    for name, kind in fields:
+        template[f"{name}_length"] = np.dtype(kind).itemsize
+    return dtype, template
+
+
+STORE_ROW = _copy_row(
+    ("channel_id", ">i4"), ("run_id", ">i4"), ("ts", ">i8"), ("value", ">f8"), ("quality", ">i2")
+)
+CHUNK_ROW = _copy_row(
+    ("line", ">i8"),
+    ("channel_id", ">i4"),
+    ("ts", ">i8"),
+    ("value", ">f8"),
+    ("quality", ">i2"),
+    ("register", "?"),
+)
+
+
+def copy_payload(row: tuple[np.dtype, np.ndarray], **columns: np.ndarray | int | bool) -> bytes:
+    """Binary COPY data (header, rows, trailer) from columns of equal length (or constants)."""
+    dtype, template = row
+    size = max(np.size(column) for column in columns.values())
+    rows = np.empty(size, dtype)
+    rows[:] = template
+    for name, column in columns.items():
+        rows[name] = column
+    return COPY_HEADER + rows.tobytes() + COPY_TRAILER
+
+
 INSERTED_TABLE = """
     CREATE TEMPORARY TABLE metering_chunk_inserted (channel_id integer, ts timestamptz)
     ON COMMIT DROP
@@ -74,19 +125,10 @@ REGISTERS_INSERTED_TABLE = """
     ) ON COMMIT DROP
 """
 
-# The chunk's distinct keys in index order (the earliest line of a key wins, and a sorted
-# insert touches the index pages in order), inserted unless already stored; answers how many
-# distinct keys there were and how many went in. New data takes INSERT_INTERVALS_FAST instead
-# (a plain insert costs half of one with ON CONFLICT); a key already stored, or repeated in the
-# chunk, then fails it, and the chunk is inserted again from its savepoint with this one.
+# The careful path: the chunk's distinct keys in index order (the earliest line of a key wins,
+# and a sorted insert touches the index pages in order), inserted unless already stored;
+# answers how many distinct keys there were and how many went in.
 ON_CONFLICT = "ON CONFLICT (channel_id, ts) DO NOTHING"
-# The fast path itself: no de-duplication, no counting query (a repeat in the chunk fails the
-# statement like a stored key does); the cursor's row count says how many went in.
-INSERT_INTERVALS_FAST = """
-    INSERT INTO metering_intervalreading (channel_id, run_id, ts, value, quality)
-    SELECT channel_id, %(run)s, ts, value, quality FROM metering_chunk
-     WHERE NOT register ORDER BY channel_id, ts
-"""
 INSERT_INTERVALS = """
     WITH source AS MATERIALIZED (
         SELECT DISTINCT ON (channel_id, ts) channel_id, ts, value, quality
@@ -262,8 +304,8 @@ class _Channels:
         self.catalog = catalog
         self.known: dict[tuple[str, str], tuple[int, bool] | str] = {}
 
-    def resolve(self, rows: list[tuple]) -> None:
-        missing = {(row[1], row[2]) for row in rows} - self.known.keys()
+    def resolve(self, pairs: set[tuple[str, str]]) -> None:
+        missing = pairs - self.known.keys()
         if not missing:
             return
         if len(self.known) + len(missing) > CHANNEL_CACHE:
@@ -372,27 +414,62 @@ def _load(
     path: Path, result: IngestResult, report: _Report, progress: Callable[[int], None] | None
 ) -> None:
     result.run.file_format = sniff_format(path)
-    loader = _Loader(result, report, progress)
     headers: list[cim.Header] = []
-    pending = loader.pending
-    for item in items(path, headers, loader.timestamps):
-        if type(item) is list:
-            pending.extend(item)
-            if len(pending) >= CHUNK:
-                loader.flush()
-        elif isinstance(item, Event):
-            loader.event(item)
-        else:
-            report.add(item)
-    loader.flush()
-    loader.finish()
+    with _Loader(result, report, progress) as loader:
+        for item in items(path, headers, loader.timestamps):
+            if type(item) is Batch:
+                loader.load(item)
+            elif type(item) is Event:
+                loader.event(item)
+            else:
+                report.add(item)
+        loader.finish()
     result.values_read = loader.values_read
     result.header = headers[0] if headers else None
 
 
+@dataclass
+class _Rows:
+    """The accepted values of a batch, as numpy columns."""
+
+    lines: np.ndarray
+    channels: np.ndarray
+    stamps: np.ndarray
+    values: np.ndarray
+    qualities: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.lines)
+
+    def take(self, which: np.ndarray) -> _Rows:
+        """The rows a boolean mask or an index array selects."""
+        return _Rows(
+            self.lines[which],
+            self.channels[which],
+            self.stamps[which],
+            self.values[which],
+            self.qualities[which],
+        )
+
+    def in_key_order(self) -> _Rows:
+        """Sorted by (channel, timestamp), the primary key: an index filled in order touches
+        each page once. Head-end files usually come so already (meter by meter)."""
+        channels, stamps = self.channels, self.stamps
+        if len(channels) < 2:
+            return self
+        later = channels[1:] > channels[:-1]
+        same = channels[1:] == channels[:-1]
+        if (later | (same & (stamps[1:] > stamps[:-1]))).all():
+            return self
+        return self.take(np.lexsort((stamps, channels)))
+
+
 class _Loader:
-    """Chunks of values into the store. While PostgreSQL inserts one chunk (sent in pipeline
-    mode, without waiting), Python reads the next: the two cores work at once."""
+    """Batches of values into the store. The interval rows of a batch are sent by a worker
+    thread, which waits on PostgreSQL (without the GIL) while this thread reads the next batch;
+    everything else (channels, partitions, registers, events, explaining what was left out)
+    happens here, with the worker idle. Used as a context manager: the worker is stopped on the
+    way out, whatever happened."""
 
     def __init__(
         self, result: IngestResult, report: _Report, progress: Callable[[int], None] | None
@@ -403,14 +480,14 @@ class _Loader:
         self.run_id = result.run.pk
         self.catalog = _Catalog()
         self.channels = _Channels(self.catalog)
-        self.pending: list[tuple] = []
         self.events: list[tuple[Event, int]] = []
         self.values_read = 0
         self.timestamps = Timestamps()
         self.months: set[date] = set(partition_months())
-        self.in_flight: tuple | None = None  # (pipeline, cursors, interval rows, register rows)
-        self.fast = True  # plain inserts until a key turns out to be stored already
-        self.raw = connection.connection  # psycopg's connection, for COPY and the pipeline
+        self.in_flight: tuple[Future, _Rows, bool] | None = None
+        self.fast = True  # COPY straight into the store until a key turns out to be there
+        self.raw = connection.connection  # psycopg's connection, for COPY and the worker
+        self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest")
         with connection.cursor() as cur:
             # Inside a caller's atomic block ON COMMIT has not come yet: start clean.
             cur.execute(
@@ -421,56 +498,84 @@ class _Loader:
             cur.execute(INSERTED_TABLE)
             cur.execute(REGISTERS_INSERTED_TABLE)
 
-    def flush(self) -> None:
-        rows = self.pending
-        if not rows:
-            return
-        self.values_read += len(rows)
-        self.wait()
-        self.channels.resolve(rows)
+    def __enter__(self) -> _Loader:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        if self.in_flight is not None:  # an error or an interruption: let the worker finish
+            self.in_flight[0].exception()
+            self.in_flight = None
+        self.worker.shutdown(wait=True)
+
+    # --- a batch ---------------------------------------------------------------------------
+
+    def load(self, batch: Batch) -> None:
+        size = len(batch)
+        self.values_read += size
+        self.wait()  # the connection is free from here on
+        rows, registers = self._accepted(batch)
+        if registers is not None:
+            self._registers(rows.take(registers))
+            rows = rows.take(~registers)
+        if len(rows):
+            self._partitions()
+            self._intervals(rows.in_key_order())
+        if self.progress:
+            self.progress(size)
+
+    def _accepted(self, batch: Batch) -> tuple[_Rows, np.ndarray | None]:
+        """The batch's rows with a channel and a finite value, and which of them are register
+        reads (None: none). The others are reported."""
+        size = len(batch)
+        runs = batch.runs
+        self.channels.resolve({(meter, code) for _, meter, code in runs})
         known = self.channels.known
-        pack = ROW.pack
-        out = [COPY_HEADER]
-        append = out.append
-        registers = 0
-        for line, meter, code, ts, value, quality in rows:
+        starts = [run[0] for run in runs]
+        lengths = np.diff(np.array([*starts, size]))
+        run_channel = np.zeros(len(runs), np.int32)
+        run_kind = np.zeros(len(runs), np.int8)  # 0 interval, 1 register, 2 refused
+        for n, (start, meter, code) in enumerate(runs):
             found = known[(meter, code)]
             if type(found) is str:
+                run_kind[n] = 2
                 field = "meter" if found == "medidor desconocido" else "reading_type"
-                self.report.add(Rejection(f"línea {line}", field, found, meter))
-                continue
-            append(pack(6, 8, line, 4, found[0], 8, ts, 8, value, 2, quality, 1, found[1]))
-            registers += found[1]
-        staged = len(out) - 1
-        intervals = staged - registers
-        rows.clear()
-        if not staged:
-            return
-        if intervals:
-            self._partitions()
-        out.append(COPY_TRAILER)
-        with connection.cursor() as cur:
-            cur.execute("TRUNCATE metering_chunk, metering_chunk_registers")
-            with cur.copy("COPY metering_chunk FROM STDIN (FORMAT BINARY)") as copy:
-                copy.write(b"".join(out))
-        # Sent now, answered later (wait): the next chunk is read meanwhile.
-        pipeline = self.raw.pipeline()  # a context manager, entered here and left in wait()
-        pipeline.__enter__()
-        cursors = (self.raw.cursor(), self.raw.cursor())
-        self.raw.execute("SAVEPOINT metering_chunk")
-        if intervals:
-            if self.fast:
-                cursors[0].execute(INSERT_INTERVALS_FAST, {"run": self.run_id})
+                for line in batch.lines[start : start + lengths[n]]:
+                    self.report.add(Rejection(f"línea {line}", field, found, meter))
             else:
-                cursors[0].execute(
-                    INSERT_INTERVALS.format(returning="1", into="", conflict=ON_CONFLICT),
-                    {"run": self.run_id},
+                run_channel[n], run_kind[n] = found
+        kinds = np.repeat(run_kind, lengths)
+        values = np.array(batch.values, np.float64)
+        lines = np.array(batch.lines, np.int64)
+        infinite = ~np.isfinite(values) & (kinds != 2)
+        if infinite.any():
+            for index in np.flatnonzero(infinite):
+                meter = runs[np.searchsorted(starts, index, side="right") - 1][1]
+                self.report.add(
+                    Rejection(
+                        f"línea {lines[index]}",
+                        "value",
+                        "valor no numérico",
+                        meter,
+                        str(values[index]),
+                    )
                 )
-        if registers:
-            cursors[1].execute(INSERT_REGISTERS, {"run": self.run_id})
-        self.in_flight = (pipeline, cursors, intervals, registers)
-        if self.progress:
-            self.progress(staged)
+            kinds[infinite] = 2
+        rows = _Rows(
+            lines,
+            np.repeat(run_channel, lengths),
+            np.array(batch.stamps, np.int64),
+            values,
+            (
+                np.array(batch.qualities, np.int16)
+                if batch.qualities is not None
+                else np.zeros(size, np.int16)
+            ),
+        )
+        refused = kinds == 2
+        if refused.any():
+            rows, kinds = rows.take(~refused), kinds[~refused]
+        registers = kinds == 1
+        return rows, (registers if registers.any() else None)
 
     def _partitions(self) -> None:
         """Create the partitions of the local months the values reach, when new."""
@@ -484,50 +589,98 @@ class _Loader:
             )
             self.months |= months
 
+    def _stage(self, rows: _Rows, register: bool) -> None:
+        """The rows into the staging table (emptied first), by binary COPY."""
+        payload = copy_payload(
+            CHUNK_ROW,
+            line=rows.lines,
+            channel_id=rows.channels,
+            ts=rows.stamps,
+            value=rows.values,
+            quality=rows.qualities,
+            register=register,
+        )
+        with connection.cursor() as cur:
+            cur.execute("TRUNCATE metering_chunk, metering_chunk_registers")
+            with cur.copy(COPY_TO_CHUNK) as copy:
+                copy.write(payload)
+
+    # --- interval readings -----------------------------------------------------------------
+
+    def _intervals(self, rows: _Rows) -> None:
+        """Send the rows, to be collected by wait() once the next batch is read."""
+        if self.fast:
+            payload = copy_payload(
+                STORE_ROW,
+                channel_id=rows.channels,
+                run_id=self.run_id,
+                ts=rows.stamps,
+                value=rows.values,
+                quality=rows.qualities,
+            )
+            future = self.worker.submit(self._copy_to_store, payload)
+        else:
+            self._stage(rows, register=False)
+            future = self.worker.submit(self._insert_staged)
+        self.in_flight = (future, rows, self.fast)
+
+    def _copy_to_store(self, payload: bytes) -> int:
+        """In the worker: COPY into the store from a savepoint; the rows copied."""
+        with self.raw.cursor() as cur:
+            cur.execute("SAVEPOINT metering_chunk")
+            with cur.copy(COPY_TO_STORE) as copy:
+                copy.write(payload)
+            return cur.rowcount
+
+    def _insert_staged(self) -> tuple[int, int]:
+        """In the worker (or here): the staged rows into the store, from a savepoint, those
+        already stored left out; (distinct keys, inserted)."""
+        with self.raw.cursor() as cur:
+            cur.execute("SAVEPOINT metering_chunk")
+            cur.execute(
+                INSERT_INTERVALS.format(returning="1", into="", conflict=ON_CONFLICT),
+                {"run": self.run_id},
+            )
+            return cur.fetchone()
+
     def wait(self) -> None:
-        """Collect the answer of the chunk in flight; explain the rows it left out."""
+        """Collect the answer of the rows in flight; explain those left out."""
         if self.in_flight is None:
             return
-        pipeline, cursors, intervals, registers = self.in_flight
+        future, rows, fast = self.in_flight
         self.in_flight = None
-        fast = self.fast
         try:
-            pipeline.__exit__(None, None, None)
+            answer = future.result()
         except psycopg.errors.UniqueViolation:
-            fast = False
-            # Some of the chunk is already stored: a re-run or overlapping data. Take the
-            # careful path for this chunk and the rest of the file.
-            self.fast = False
-            self.raw.execute("ROLLBACK TO SAVEPOINT metering_chunk")
-            if intervals:
-                cursors[0].execute(
-                    INSERT_INTERVALS.format(returning="1", into="", conflict=ON_CONFLICT),
-                    {"run": self.run_id},
-                )
-            if registers:
-                cursors[1].execute(INSERT_REGISTERS, {"run": self.run_id})
-        if intervals:
-            if fast:
-                distinct = inserted = cursors[0].rowcount
-            else:
-                distinct, inserted = cursors[0].fetchone()
-            if inserted < intervals:
-                inserted = self._explain_intervals(intervals, distinct, inserted)
-            self.result.inserted += inserted
-        if registers:
-            distinct, inserted = cursors[1].fetchone()
-            if inserted < registers:
-                self._explain(LEFT_OUT_REGISTERS)
-            self.result.registers_inserted += inserted
+            if not fast:
+                raise
+            # Some of the batch is already stored (a re-run, overlapping data) or repeated in
+            # it: the careful path for this batch and the rest of the file.
+            self.fast = fast = False
+            with connection.cursor() as cur:
+                cur.execute("ROLLBACK TO SAVEPOINT metering_chunk")
+                cur.execute("RELEASE SAVEPOINT metering_chunk")
+            self._stage(rows, register=False)
+            answer = self._insert_staged()
+        if fast:
+            distinct = inserted = answer
+        else:
+            distinct, inserted = answer
+        if inserted < len(rows):
+            inserted = self._explain_intervals(distinct, inserted)
+        self.result.inserted += inserted
         with connection.cursor() as cur:
             cur.execute("RELEASE SAVEPOINT metering_chunk")
 
-    def _explain_intervals(self, intervals: int, distinct: int, inserted: int) -> int:
-        """Rows left out of the chunk: find out which, and why. When some distinct keys were
-        already stored, the chunk is inserted again (from its savepoint) recording the keys
-        it inserts, so an earlier chunk of this file and an earlier run can be told apart."""
+    def _explain_intervals(self, distinct: int, inserted: int) -> int:
+        """Rows left out of the batch: find out which, and why. When some distinct keys were
+        already stored, the batch is inserted again (from its savepoint) recording the keys
+        it inserts, so an earlier batch of this file and an earlier run can be told apart."""
         with connection.cursor() as cur:
-            if inserted < distinct:
+            if inserted == 0:
+                # Nothing went in (a re-run): no key of the batch is its own.
+                cur.execute("TRUNCATE metering_chunk_inserted")
+            elif inserted < distinct:
                 cur.execute("ROLLBACK TO SAVEPOINT metering_chunk")
                 cur.execute("TRUNCATE metering_chunk_inserted")
                 cur.execute(
@@ -541,7 +694,7 @@ class _Loader:
                 )
                 distinct, inserted = cur.fetchone()
             else:
-                # Only repeats inside the chunk: the first line of each key went in.
+                # Only repeats inside the batch: the first line of each key went in.
                 cur.execute("TRUNCATE metering_chunk_inserted")
                 cur.execute(
                     "INSERT INTO metering_chunk_inserted "
@@ -549,6 +702,17 @@ class _Loader:
                 )
         self._explain(LEFT_OUT_INTERVALS)
         return inserted
+
+    # --- register reads --------------------------------------------------------------------
+
+    def _registers(self, rows: _Rows) -> None:
+        self._stage(rows, register=True)
+        with connection.cursor() as cur:
+            cur.execute(INSERT_REGISTERS, {"run": self.run_id})
+            distinct, inserted = cur.fetchone()
+        if inserted < len(rows):
+            self._explain(LEFT_OUT_REGISTERS)
+        self.result.registers_inserted += inserted
 
     def _explain(self, sql: str) -> None:
         """Report the rows of the chunk `sql` finds left out; count, without fetching them,

@@ -1,7 +1,7 @@
 """The two formats the head-end delivers readings in, read as a stream of values.
 
-Both yield `Value`, `Event` or `Rejection` items in file order, holding at most one
-MeterReading (XML) or one line (CSV) in memory.
+Both yield `Batch` (values in columns), `Event` or `Rejection` items in file order, holding at
+most one batch of values and one MeterReading (XML) in memory.
 
 CSV: a header row, then one value per line; `;` or `,` separated (with `;`, a decimal comma is
 accepted). Columns, in any order: `meter` (serial, the head-end's mRID), `reading_type` (the
@@ -35,9 +35,33 @@ CSV_COLUMNS = ("meter", "reading_type", "timestamp", "value")
 READINGS_NOUN = "MeterReadings"
 
 
-# A value: (line, meter serial, reading type code, timestamp, value, quality). A plain tuple:
-# a file holds millions of them and a tuple costs a fraction of an object.
-Value = tuple
+class Batch:
+    """Values in columns, in file order: their lines, timestamps (PostgreSQL microseconds),
+    values and head-end quality (None: all valid), and `runs`, one (index of the first value,
+    meter serial, reading type code) for each stretch of consecutive values of one meter and
+    reading type. A file holds millions of values: columns of plain numbers cost a fraction of
+    an object or a tuple per value, and a channel is looked up once per run."""
+
+    __slots__ = ("lines", "stamps", "values", "qualities", "runs")
+
+    def __init__(self, with_quality: bool = True) -> None:
+        self.lines: list[int] = []
+        self.stamps: list[int] = []
+        self.values: list[float] = []
+        self.qualities: list[int] | None = [] if with_quality else None
+        self.runs: list[tuple[int, str, str]] = []
+
+    def __len__(self) -> int:
+        return len(self.stamps)
+
+    def add(self, line: int, meter: str, code: str, ts: int, value: float, quality: int) -> None:
+        runs = self.runs
+        if not runs or runs[-1][1] != meter or runs[-1][2] != code:
+            runs.append((len(self.stamps), meter, code))
+        self.lines.append(line)
+        self.stamps.append(ts)
+        self.values.append(value)
+        self.qualities.append(quality)
 
 
 @dataclass(frozen=True)
@@ -61,10 +85,9 @@ class FatalFileError(Exception):
     """The file cannot be read at all (wrong format, missing columns, not MeterReadings)."""
 
 
-# Values come in lists (a batch of CSV lines, or one MeterReading's values); events and
-# rejections one by one.
-Item = list | Event | Rejection
-BATCH = 5_000
+# Values come in batches of about BATCH values; events and rejections one by one.
+Item = Batch | Event | Rejection
+BATCH = 50_000
 
 
 PG_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
@@ -157,10 +180,17 @@ def csv_items(path: Path, timestamps: Timestamps | None = None) -> Iterator[Item
         parsed = timestamp.parsed
         i_meter, i_type, i_ts, i_value = (index[c] for c in CSV_COLUMNS)
         i_quality = index.get("quality")
-        batch: list[tuple] = []
-        append = batch.append
+        with_quality = i_quality is not None
         split = str.split
-        valid = int(Quality.VALID)  # not the enum member: a plain int per row is cheaper
+        # The loop below runs once per value of files of gigabytes: it only splits the line,
+        # finds the timestamp among those already parsed, converts the value and appends to
+        # the columns of the batch. A new run starts when the meter or reading type changes.
+        # Values that are not finite (nan, inf) are refused when the batch is loaded.
+        batch = Batch(with_quality)
+        lines, stamps, values, runs = batch.lines, batch.stamps, batch.values, batch.runs
+        qualities = batch.qualities
+        last_meter = last_type = None
+        cut = BATCH + 1
         for line, text in enumerate(handle, start=2):
             # A line without quotes is split as is (most files have none); one with quotes
             # goes through the csv module. A quoted value spanning lines is not supported:
@@ -174,31 +204,41 @@ def csv_items(path: Path, timestamps: Timestamps | None = None) -> Iterator[Item
                     continue  # an empty line
                 yield Rejection(f"línea {line}", "", f"{len(row)} columnas, se esperaban {width}")
                 continue
-            meter = row[i_meter]
-            if not meter:
-                yield Rejection(f"línea {line}", "meter", "medidor vacío")
-                continue
             ts = parsed.get(row[i_ts])
             if ts is None:
                 ts = timestamp.parse(row[i_ts])
             if type(ts) is str:
-                yield Rejection(f"línea {line}", "timestamp", ts, meter, row[i_ts][:40])
+                yield Rejection(f"línea {line}", "timestamp", ts, row[i_meter], row[i_ts][:40])
                 continue
             raw = row[i_value]
             try:
                 value = float(raw.replace(",", ".") if decimal_comma else raw)
-                if value - value != 0.0:  # NaN or infinite (cheaper than math.isfinite)
-                    raise ValueError(raw)
             except ValueError:
+                meter = row[i_meter]
                 yield Rejection(f"línea {line}", "value", "valor no numérico", meter, raw[:40])
                 continue
-            quality = _quality(row[i_quality]) if i_quality is not None else valid
-            append((line, meter, row[i_type], ts, value, quality))
-            if len(batch) >= BATCH:
-                yield batch
-                batch = []
-                append = batch.append
-        if batch:
+            meter = row[i_meter]
+            if meter != last_meter or row[i_type] != last_type:
+                if not meter:
+                    last_meter = None
+                    yield Rejection(f"línea {line}", "meter", "medidor vacío")
+                    continue
+                last_meter, last_type = meter, row[i_type]
+                runs.append((len(stamps), meter, last_type))
+            lines.append(line)
+            stamps.append(ts)
+            values.append(value)
+            if with_quality:
+                qualities.append(_quality(row[i_quality]))
+            if line >= cut:
+                if stamps:
+                    yield batch
+                batch = Batch(with_quality)
+                lines, stamps, values, runs = batch.lines, batch.stamps, batch.values, batch.runs
+                qualities = batch.qualities
+                last_meter = last_type = None
+                cut = line + BATCH
+        if stamps:
             yield batch
 
 
@@ -225,46 +265,51 @@ def _meter_name(reading: Any) -> str:
     return name
 
 
-def _reading_quality(element: Any) -> int:
-    qualities = cim.child(element, "ReadingQualities")
-    if qualities is None:
-        return Quality.VALID
+def _reading_quality(qualities: Any) -> int:
+    """The flag of a ReadingQualities element (the worst of its ReadingQualityTypes)."""
     kinds = [_ref(cim.child(qualities, "ReadingQualityType"))] + [
         _ref(q) for q in cim.children(qualities, "ReadingQualityType")
     ]
     return max((_quality(k) for k in kinds if k), default=Quality.VALID)
 
 
-def _value_of(element: Any, meter: str, reading_type: str, timestamp: Timestamps) -> Item:
-    where = f"línea {element.sourceline} ({cim.local(element.tag)})"
-    raw_ts = cim.text(element, "timeStamp")
+def _value_of(
+    element: Any, meter: str, reading_type: str, timestamp: Timestamps
+) -> tuple | Rejection:
+    """An IntervalReadings or Readings element: its children are looked at once (this runs
+    once per value of files of gigabytes); the first of each name counts."""
+    raw_ts = raw_value = qualities = None
+    local = cim.local
+    for sub in element:
+        name = local(sub.tag)
+        if name == "timeStamp":
+            if raw_ts is None:
+                raw_ts = (sub.text or "").strip()
+        elif name == "value":
+            if raw_value is None:
+                raw_value = (sub.text or "").strip()
+        elif name == "ReadingQualities" and qualities is None:
+            qualities = sub
     if not raw_ts:
+        where = f"línea {element.sourceline} ({local(element.tag)})"
         return Rejection(where, "timeStamp", "falta timeStamp", meter)
     try:
         ts = timestamp(raw_ts)
     except cim.MessageError as error:
+        where = f"línea {element.sourceline} ({local(element.tag)})"
         return Rejection(where, "timeStamp", error.reason, meter, raw_ts[:40])
-    raw_value = cim.text(element, "value")
     try:
-        value = _number(raw_value, decimal_comma=False)
+        value = _number(raw_value or "", decimal_comma=False)
     except ValueError:
-        return Rejection(where, "value", "valor no numérico", meter, raw_value[:40])
-    return (element.sourceline, meter, reading_type, ts, value, _reading_quality(element))
+        where = f"línea {element.sourceline} ({local(element.tag)})"
+        return Rejection(where, "value", "valor no numérico", meter, (raw_value or "")[:40])
+    quality = Quality.VALID if qualities is None else _reading_quality(qualities)
+    return (element.sourceline, meter, reading_type, ts, value, quality)
 
 
-def _meter_reading_items(reading: Any, timestamp: Timestamps) -> Iterator[Item]:
-    """The values of one MeterReading as one list, then its rejections and events."""
-    values: list[tuple] = []
-    for item in _meter_reading_parts(reading, timestamp):
-        if type(item) is tuple:
-            values.append(item)
-        else:
-            yield item
-    if values:
-        yield values
-
-
-def _meter_reading_parts(reading: Any, timestamp: Timestamps) -> Iterator[Item]:
+def _meter_reading_parts(
+    reading: Any, timestamp: Timestamps
+) -> Iterator[tuple | Event | Rejection]:
     meter = _meter_name(reading)
     if not meter:
         yield Rejection(f"línea {reading.sourceline} (MeterReading)", "Meter", "falta el medidor")
@@ -314,15 +359,15 @@ def xml_items(
     timestamp = timestamps if timestamps is not None else Timestamps()
     with open(path, "rb") as handle:
         events = cim.iterparse(handle, ("Header", "MeterReading", "Payload"))
-        root_checked = False
+        batch = Batch()
         for event, element in events:
-            if not root_checked:
-                root_checked = True
+            if event == "root":
                 if cim.local(element.tag) != "EventMessage":
                     raise FatalFileError(
                         "se esperaba un EventMessage (IEC 61968-9), no "
                         f"{cim.local(element.tag)[:40]}"
                     )
+                continue
             if event != "end":
                 continue
             name = cim.local(element.tag)
@@ -340,12 +385,21 @@ def xml_items(
             elif name == "MeterReading":
                 if header_seen is not None and not header_seen:
                     raise FatalFileError("falta el Header antes de las lecturas")
-                yield from _meter_reading_items(element, timestamp)
+                for item in _meter_reading_parts(element, timestamp):
+                    if type(item) is tuple:
+                        batch.add(*item)
+                    else:
+                        yield item
+                if len(batch) >= BATCH:
+                    yield batch
+                    batch = Batch()
                 # Bounded memory: drop the element and the siblings already read.
                 element.clear()
                 parent = element.getparent()
                 while parent is not None and element.getprevious() is not None:
                     del parent[0]
+        if len(batch):
+            yield batch
 
 
 def sniff_format(path: Path) -> str:
@@ -363,8 +417,7 @@ def items(
     header_seen: list[cim.Header] | None = None,
     timestamps: Timestamps | None = None,
 ) -> Iterator[Item]:
-    """Lists of values, each a (line, meter, reading type, timestamp in PostgreSQL
-    microseconds, value, quality) tuple; events; rejections."""
+    """Batches of values, events and rejections, in file order."""
     try:
         if sniff_format(path) == "xml":
             yield from xml_items(path, header_seen, timestamps)

@@ -8,6 +8,7 @@ from io import StringIO
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import numpy as np
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
@@ -194,6 +195,13 @@ def test_a_message_that_is_not_meter_readings_is_refused(meters, tmp_path):
     assert counts()[0] == 0
 
 
+def test_a_document_that_is_not_an_event_message_is_refused(meters, tmp_path):
+    other = tmp_path / "otro.xml"
+    other.write_text("<Lecturas><Fila>1</Fila></Lecturas>", encoding="utf-8")
+    result = ingest.ingest_file(other, report_path=tmp_path / "r.csv")
+    assert result.fatal == "se esperaba un EventMessage (IEC 61968-9), no Lecturas"
+
+
 def test_malformed_xml_names_its_line(meters, tmp_path):
     broken = tmp_path / "roto.xml"
     text = (FIXTURES / "lecturas_ok.xml").read_text(encoding="utf-8")
@@ -274,7 +282,6 @@ def test_readings_go_to_monthly_partitions_in_local_time(meters, tmp_path):
 
 
 def test_small_chunks_give_the_same_result_as_one(meters, tmp_path, monkeypatch):
-    monkeypatch.setattr(ingest, "CHUNK", 3)
     monkeypatch.setattr(sources, "BATCH", 2)
     result = load("lecturas_ok.xml", tmp_path)
     assert (result.inserted, result.registers_inserted, result.rejected) == (8, 2, 0)
@@ -284,7 +291,6 @@ def test_small_chunks_give_the_same_result_as_one(meters, tmp_path, monkeypatch)
 def test_an_interrupted_run_leaves_nothing_and_a_rerun_loads_exactly_the_file(
     meters, tmp_path, monkeypatch
 ):
-    monkeypatch.setattr(ingest, "CHUNK", 2)
     monkeypatch.setattr(sources, "BATCH", 2)
     calls = {"n": 0}
     real = ingest.partitions.ensure_partitions
@@ -330,7 +336,6 @@ def test_the_command_fails_when_a_file_is_refused_whole(meters, tmp_path):
 
 
 def test_a_duplicate_in_a_later_chunk_of_the_file_is_still_reported(meters, tmp_path, monkeypatch):
-    monkeypatch.setattr(ingest, "CHUNK", 2)
     monkeypatch.setattr(sources, "BATCH", 2)
     path = tmp_path / "repetido.csv"
     path.write_text(
@@ -354,3 +359,101 @@ def test_a_duplicate_in_a_later_chunk_of_the_file_is_still_reported(meters, tmp_
     again = ingest.ingest_file(path, report_path=tmp_path / "r2.csv")
     assert (again.inserted, again.already_present) == (0, 4)
     assert again.rejected == 2  # the repeats are repeats again
+
+
+def test_values_that_are_not_finite_are_refused_with_their_line(meters, tmp_path):
+    path = tmp_path / "no_finitos.csv"
+    path.write_text(
+        "meter,reading_type,timestamp,value\n"
+        f"MC-0001,{A_PLUS},2026-03-08T00:15:00-03:00,0.5\n"
+        f"MC-0001,{A_PLUS},2026-03-08T00:30:00-03:00,nan\n"
+        f"MC-0001,{A_PLUS},2026-03-08T00:45:00-03:00,inf\n"
+        f"MC-0001,{A_PLUS},2026-03-08T01:00:00-03:00,-Infinity\n"
+        f"MC-0001,{A_PLUS},2026-03-08T01:15:00-03:00,0.7\n",
+        encoding="utf-8",
+    )
+    result = ingest.ingest_file(path, report_path=tmp_path / "r.csv")
+
+    assert (result.inserted, result.rejected) == (2, 3)
+    rows = report_rows(result)
+    assert [(row["ubicación"], row["campo"], row["motivo"]) for row in rows] == [
+        ("línea 3", "value", "valor no numérico"),
+        ("línea 4", "value", "valor no numérico"),
+        ("línea 5", "value", "valor no numérico"),
+    ]
+    assert [row["valor"] for row in rows] == ["nan", "inf", "-inf"]
+    assert sorted(values("MC-0001", A_PLUS).values()) == [0.5, 0.7]
+
+
+def test_a_file_ordered_by_time_across_meters_loads_the_same(meters, tmp_path, monkeypatch):
+    """Slot by slot across meters, not meter by meter as head-ends usually export."""
+    monkeypatch.setattr(sources, "BATCH", 4)
+    lines = ["meter,reading_type,timestamp,value"]
+    for slot in range(1, 7):
+        stamp = f"2026-03-09T{slot // 4:02d}:{slot % 4 * 15:02d}:00-03:00"
+        lines += [f"TT-0001,{A_PLUS},{stamp},{10 + slot}", f"MC-0001,{A_PLUS},{stamp},{slot}"]
+    path = tmp_path / "por_hora.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    result = ingest.ingest_file(path, report_path=tmp_path / "r.csv")
+
+    assert (result.inserted, result.rejected) == (12, 0)
+    assert sorted(values("MC-0001", A_PLUS).values()) == [1, 2, 3, 4, 5, 6]
+    assert sorted(values("TT-0001", A_PLUS).values()) == [11, 12, 13, 14, 15, 16]
+
+
+def test_a_database_error_while_copying_fails_the_file_and_keeps_nothing(
+    meters, tmp_path, monkeypatch
+):
+    """Any error but a key already stored ends the file: the run says so, nothing stays,
+    and the connection is usable for the next file."""
+    monkeypatch.setattr(ingest, "COPY_TO_STORE", "COPY metering_no_such_table FROM STDIN")
+    with pytest.raises(Exception, match="metering_no_such_table"):
+        load("lecturas_ok.csv", tmp_path)
+    run = IngestRun.objects.get()
+    assert run.status == IngestRun.Status.FAILED and "UndefinedTable" in run.error
+    assert counts()[:2] == (0, 0)
+
+    monkeypatch.undo()
+    result = load("lecturas_ok.csv", tmp_path)
+    assert (result.inserted, result.registers_inserted) == (4, 1)
+
+
+def test_a_batch_is_sent_in_primary_key_order():
+    rows = ingest._Rows(
+        lines=np.array([2, 3, 4, 5]),
+        channels=np.array([9, 4, 9, 4], dtype=np.int32),
+        stamps=np.array([10, 10, 5, 20]),
+        values=np.array([1.0, 2.0, 3.0, 4.0]),
+        qualities=np.zeros(4, dtype=np.int16),
+    )
+    ordered = rows.in_key_order()
+    assert list(zip(ordered.channels, ordered.stamps, ordered.lines, strict=True)) == [
+        (4, 10, 3),
+        (4, 20, 5),
+        (9, 5, 4),
+        (9, 10, 2),
+    ]
+    assert ordered.in_key_order() is ordered  # already in order: left as is
+
+
+def test_binary_copy_rows_are_packed_as_postgresql_reads_them():
+    """The numpy records give the same bytes as packing each row by hand."""
+    import struct
+
+    payload = ingest.copy_payload(
+        ingest.STORE_ROW,
+        channel_id=np.array([7, 8]),
+        run_id=3,
+        ts=np.array([1, -2]),
+        value=np.array([0.25, -1.5]),
+        quality=np.array([0, 16]),
+    )
+    row = struct.Struct(">h i i i i i q i d i h")
+    assert payload == (
+        b"PGCOPY\n\xff\r\n\x00"
+        + struct.pack(">ii", 0, 0)
+        + row.pack(5, 4, 7, 4, 3, 8, 1, 8, 0.25, 2, 0)
+        + row.pack(5, 4, 8, 4, 3, 8, -2, 8, -1.5, 2, 16)
+        + struct.pack(">h", -1)
+    )
