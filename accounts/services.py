@@ -4,18 +4,28 @@ import ipaddress
 
 from axes.helpers import get_client_ip_address
 from django.contrib.auth.models import Group, Permission
+from django.db.models import Q
 from django.http import HttpRequest
 
 PLANNERS_GROUP = "Planificadores"
-# Planners maintain the topology: full rights on these apps' models.
+# Planners maintain the topology: full rights on these apps' models,
 PLANNER_APPS = ("geo", "network", "vnr", "demand")
+# and on these models of other apps: the load transfers they operate, which the monthly demand
+# of feeders and transformers leaves out.
+PLANNER_EXTRA_MODELS = (("metering", "loadtransfer"),)
+
+
+def planner_permissions():
+    extra = Q()
+    for app_label, model in PLANNER_EXTRA_MODELS:
+        extra |= Q(content_type__app_label=app_label, content_type__model=model)
+    return Permission.objects.filter(Q(content_type__app_label__in=PLANNER_APPS) | extra)
 
 
 def ensure_groups(**kwargs) -> None:
     """Create or refresh the planners' group after every migrate."""
     group, _ = Group.objects.get_or_create(name=PLANNERS_GROUP)
-    perms = Permission.objects.filter(content_type__app_label__in=PLANNER_APPS)
-    group.permissions.set(perms)
+    group.permissions.set(planner_permissions())
 
 
 DEMO_PLANNER = ("planificador", "planificador-demo")

@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.utils.text import capfirst
 
 from accounts.models import AccessLog, User
-from accounts.services import PLANNER_APPS, PLANNERS_GROUP
+from accounts.services import PLANNER_APPS, PLANNER_EXTRA_MODELS, PLANNERS_GROUP
 from demand.models import MonthlyDemand
 from geo.admin import EstimatedCountPaginator, estimated_rows
 from geo.models import Comuna, Region, TileCache
@@ -167,8 +167,17 @@ READ_ONLY = {
     RemanenteMovement,
     EgContract,
 }
-PLANNER_MODELS = [m for m in REGISTERED if m._meta.app_label in PLANNER_APPS]
-STAFF_ONLY_MODELS = [m for m in REGISTERED if m._meta.app_label not in PLANNER_APPS]
+
+
+def planners_edit(model) -> bool:
+    meta = model._meta
+    return meta.app_label in PLANNER_APPS or (meta.app_label, meta.model_name) in (
+        PLANNER_EXTRA_MODELS
+    )
+
+
+PLANNER_MODELS = [m for m in REGISTERED if planners_edit(m)]
+STAFF_ONLY_MODELS = [m for m in REGISTERED if not planners_edit(m)]
 MAP_MODELS = [
     m
     for m in REGISTERED
@@ -444,8 +453,10 @@ def test_planners_group_has_full_rights_on_the_network_model():
 
 def test_planners_group_cannot_manage_user_accounts_or_groups(planner):
     group = Group.objects.get(name=PLANNERS_GROUP)
-    apps = set(group.permissions.values_list("content_type__app_label", flat=True))
-    assert apps <= set(PLANNER_APPS)
+    models = set(group.permissions.values_list("content_type__app_label", "content_type__model"))
+    assert {app for app, model in models if (app, model) not in PLANNER_EXTRA_MODELS} <= set(
+        PLANNER_APPS
+    )
     assert not Permission.objects.filter(
         group=group, content_type__app_label__in=["accounts", "auth", "admin", "sessions"]
     ).exists()

@@ -727,12 +727,19 @@ class _Demo:
 
     def validate_and_monitor(self) -> None:
         start, end = self.transfer
-        LoadTransfer.objects.create(
-            feeder_id=self.transfer_feeder,
-            starts_at=start,
-            ends_at=end,
-            reason="Traspaso de carga desde alimentador vecino por mantenimiento programado",
-            as_of=self.as_of,
+        # bulk_create: no signal (it would compute again the month monitor() computes below).
+        LoadTransfer.objects.bulk_create(
+            [
+                LoadTransfer(
+                    feeder_id=self.transfer_feeder,
+                    starts_at=start,
+                    ends_at=end,
+                    reason=(
+                        "Traspaso de carga desde alimentador vecino por mantenimiento programado"
+                    ),
+                    as_of=self.as_of,
+                )
+            ]
         )
         with connection.cursor() as cur:
             # Fresh tables: without statistics the planner would guess the VEE's joins badly.

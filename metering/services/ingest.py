@@ -483,7 +483,7 @@ class _Loader:
         self.events: list[tuple[Event, int]] = []
         self.values_read = 0
         self.timestamps = Timestamps()
-        self.months: set[date] = set(partition_months())
+        self.months: set[date] = set(partitions.partition_months())
         self.in_flight: tuple[Future, _Rows, bool] | None = None
         self.fast = True  # COPY straight into the store until a key turns out to be there
         self.raw = connection.connection  # psycopg's connection, for COPY and the worker
@@ -796,10 +796,6 @@ class _Loader:
             cur.execute(
                 "DROP TABLE metering_chunk, metering_chunk_inserted, metering_chunk_registers"
             )
-
-
-def partition_months() -> list[date]:
-    return [date(int(name[-7:-3]), int(name[-2:]), 1) for name in partitions.partitions()]
 
 
 def _insert_events(cur, events: list[tuple[Event, int]], run_id: int, report: _Report) -> int:

@@ -80,3 +80,8 @@ def partitions() -> list[str]:
             [TABLE],
         )
         return [row[0] for row in cur.fetchall()]
+
+
+def partition_months() -> list[date]:
+    """The local months that have a partition (first days)."""
+    return [date(int(name[-7:-3]), int(name[-2:]), 1) for name in partitions()]

@@ -199,3 +199,43 @@ def test_a_meter_missing_data_on_two_channels_raises_one_alarm_for_the_day(netwo
     monitoring.detect_alarms(MARCH)
     (alarm,) = Alarm.objects.filter(kind=Alarm.Kind.MISSING, meter=meter)
     assert alarm.detail.count("46 de 96") == Channel.objects.filter(meter=meter).count() >= 2
+
+
+def test_a_load_transfer_a_planner_records_recomputes_that_months_demand(
+    network, client, planner, django_capture_on_commit_callbacks
+):
+    feeder, _ = network
+    monitoring.monthly_demand(MARCH)
+    assert MonthlyDemand.objects.get(feeder=feeder, month=MARCH).min_kw == Decimal("80.0")
+
+    # The 80 kW quarter-hour (ending at 02:30 on the 2nd) was a transfer too.
+    client.force_login(planner)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            "/admin/metering/loadtransfer/add/",
+            {
+                "feeder": feeder.pk,
+                "starts_at_0": "02/03/2026",
+                "starts_at_1": "02:15:00",
+                "ends_at_0": "02/03/2026",
+                "ends_at_1": "02:30:00",
+                "reason": "Traspaso a alimentador vecino",
+                "as_of": "02/03/2026",
+            },
+        )
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    head = MonthlyDemand.objects.get(feeder=feeder, month=MARCH)
+    assert (head.max_kw, head.min_kw) == (Decimal("400.0"), Decimal("400.0"))
+
+    # Deleted, the quarter-hour counts again.
+    transfer = LoadTransfer.objects.get(reason="Traspaso a alimentador vecino")
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(f"/admin/metering/loadtransfer/{transfer.pk}/delete/", {"post": "yes"})
+    assert MonthlyDemand.objects.get(feeder=feeder, month=MARCH).min_kw == Decimal("80.0")
+
+
+def test_planners_may_record_load_transfers_but_not_touch_readings(client, planner):
+    client.force_login(planner)
+    assert client.get("/admin/metering/loadtransfer/add/").status_code == 200
+    assert client.get("/admin/metering/meter/").status_code == 403
+    assert client.get("/admin/metering/ingestrun/").status_code == 403
