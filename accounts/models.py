@@ -62,6 +62,7 @@ class AccessLog(models.Model):
         KMZ = "kmz", "Plano KMZ"
         PDF = "pdf", "Descarga PDF"
         CUSTOMER = "cliente", "Cliente"
+        MONITORING = "balances", "Balances y alarmas"
 
     # The (user, at) index below also serves the foreign key.
     user = models.ForeignKey(

@@ -29,12 +29,16 @@ class MonitoringView(PortalPage):
     template_name = "metering/monitoring.html"
     pdf_name = "balances-y-alarmas"
     page_title = "Balances de energía y alarmas"
+    access_kind = "balances"
 
     def dispatch(self, request, *args, **kwargs):
         user = request.user
         if user.is_authenticated and not (user.is_staff or user.profile in ALLOWED):
             raise PermissionDenied("Página para planificadores y auditores SEC.")
         return super().dispatch(request, *args, **kwargs)
+
+    def reference(self) -> str:
+        return f"{_month(self.request.GET.get('mes')):%Y-%m}"
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)

@@ -67,3 +67,14 @@ def test_the_page_saves_as_pdf(client, planner, monitored):
     response = client.get(URL, {"mes": "2026-03", "formato": "pdf"})
     assert response.status_code == 200
     assert response["Content-Type"] == "application/pdf"
+
+
+def test_each_visit_and_pdf_is_in_the_access_log(client, planner, monitored):
+    from accounts.models import AccessLog
+
+    client.force_login(planner)
+    client.get(URL, {"mes": "2026-03"})
+    client.get(URL, {"mes": "2026-03", "formato": "pdf"})
+    assert list(
+        AccessLog.objects.filter(user=planner).order_by("pk").values_list("kind", "reference")
+    ) == [("balances", "2026-03"), ("balances", "2026-03 (PDF)")]
