@@ -10,10 +10,10 @@ arrays, and its rows are written in PostgreSQL's binary COPY format:
   batch (the two cores work at once);
 - when a key turns out to be stored already (a re-run, overlapping data) or repeated in the
   batch, the COPY fails on the primary key: the batch is rolled back to its savepoint and,
-  with the rest of the file, staged in a temporary table and moved by a set-based insert with
-  ON CONFLICT DO NOTHING. Only when fewer rows went in than were staged does a second look at
-  the staging table say why: a duplicate inside the file, or a value already stored (the same,
-  or a different one, which is reported and not overwritten);
+  with the rest of the file, staged in a temporary table and moved by one set-based statement
+  per batch that inserts with ON CONFLICT DO NOTHING and says why each line left out did not
+  go in: a duplicate inside the file, or a value already stored (the same, counted as already
+  loaded, or a different one, which is reported and not overwritten);
 - register reads are always staged and inserted that way.
 
 One transaction per file: a run that fails or is interrupted leaves no rows, and running it
@@ -115,88 +115,74 @@ def copy_payload(row: tuple[np.dtype, np.ndarray], **columns: np.ndarray | int |
     return COPY_HEADER + rows.tobytes() + COPY_TRAILER
 
 
-INSERTED_TABLE = """
-    CREATE TEMPORARY TABLE metering_chunk_inserted (channel_id integer, ts timestamptz)
-    ON COMMIT DROP
+# The careful path, one statement per batch: every line is compared with what was stored before
+# the statement (its snapshot does not see the rows it inserts), the first line of each key
+# the store lacks is inserted, and the comparison says why a line did not go in: a later line
+# of a key the batch repeats, a key an earlier batch of this file stored, or one an earlier run
+# stored (the same value: counted as already loaded; another: reported). Answers the lines to
+# report and one row of counts.
+REPORT = """
+    SELECT 'line' AS kind, c.line, m.serial, c.value,
+           coalesce(c.stored, c.first_value) AS kept, coalesce(c.this_run, false) AS this_run,
+           c.first_line, NULL::bigint, NULL::bigint, NULL::bigint
+      FROM compared c
+      JOIN metering_meter m ON m.id = {meter}
+     WHERE c.line > c.first_line OR c.this_run OR c.value <> c.stored
+     UNION ALL
+    SELECT 'counts', NULL, NULL, NULL, NULL, NULL, NULL,
+           (SELECT count(*) FROM inserted),
+           count(*) FILTER (WHERE c.line = c.first_line AND c.stored IS NULL),
+           count(*) FILTER (WHERE c.line = c.first_line AND NOT c.this_run
+                              AND c.value = c.stored)
+      FROM compared c
 """
-REGISTERS_INSERTED_TABLE = """
-    CREATE TEMPORARY TABLE metering_chunk_registers (
-        meter_id bigint, obis_id bigint, ts timestamptz
-    ) ON COMMIT DROP
-"""
-
-# The careful path: the chunk's distinct keys in index order (the earliest line of a key wins,
-# and a sorted insert touches the index pages in order), inserted unless already stored;
-# answers how many distinct keys there were and how many went in.
-ON_CONFLICT = "ON CONFLICT (channel_id, ts) DO NOTHING"
 INSERT_INTERVALS = """
     WITH source AS MATERIALIZED (
-        SELECT DISTINCT ON (channel_id, ts) channel_id, ts, value, quality
-          FROM metering_chunk WHERE NOT register
-         ORDER BY channel_id, ts, line
+        SELECT line, channel_id, ts, value, quality,
+               first_value(line) OVER same_key AS first_line,
+               first_value(value) OVER same_key AS first_value
+          FROM metering_chunk
+         WHERE NOT register
+        WINDOW same_key AS (PARTITION BY channel_id, ts ORDER BY line)
+    ), compared AS MATERIALIZED (
+        SELECT s.line, s.channel_id, s.ts, s.value, s.quality, s.first_line, s.first_value,
+               r.value AS stored, r.run_id = %(run)s AS this_run
+          FROM source s
+          LEFT JOIN metering_intervalreading r ON r.channel_id = s.channel_id AND r.ts = s.ts
     ), inserted AS (
         INSERT INTO metering_intervalreading (channel_id, run_id, ts, value, quality)
-        SELECT channel_id, %(run)s, ts, value, quality FROM source
-        {conflict}
-        RETURNING {returning}
-    ){into}
-    SELECT (SELECT count(*) FROM source), (SELECT count(*) FROM inserted)
-"""
+        SELECT channel_id, %(run)s, ts, value, quality FROM compared
+         WHERE line = first_line AND stored IS NULL
+         ORDER BY channel_id, ts
+        ON CONFLICT (channel_id, ts) DO NOTHING
+        RETURNING 1
+    )
+""" + REPORT.format(meter="(SELECT meter_id FROM metering_channel WHERE id = c.channel_id)")
 INSERT_REGISTERS = """
     WITH source AS MATERIALIZED (
-        SELECT DISTINCT ON (c.meter_id, rt.obis_id, s.ts)
-               c.meter_id, rt.obis_id, s.ts, s.value, s.quality
+        SELECT s.line, c.meter_id, rt.obis_id, s.ts, s.value, s.quality,
+               first_value(s.line) OVER same_key AS first_line,
+               first_value(s.value) OVER same_key AS first_value
           FROM metering_chunk s
           JOIN metering_channel c ON c.id = s.channel_id
           JOIN metering_readingtype rt ON rt.id = c.reading_type_id
          WHERE s.register
-         ORDER BY c.meter_id, rt.obis_id, s.ts, s.line
+        WINDOW same_key AS (PARTITION BY c.meter_id, rt.obis_id, s.ts ORDER BY s.line)
+    ), compared AS MATERIALIZED (
+        SELECT s.line, s.meter_id, s.obis_id, s.ts, s.value, s.quality, s.first_line,
+               s.first_value, r.value::double precision AS stored,
+               r.run_id = %(run)s AS this_run
+          FROM source s
+          LEFT JOIN metering_registerread r
+            ON r.meter_id = s.meter_id AND r.obis_id = s.obis_id AND r.ts = s.ts
     ), inserted AS (
         INSERT INTO metering_registerread (meter_id, obis_id, ts, value, quality, run_id)
-        SELECT meter_id, obis_id, ts, value, quality, %(run)s FROM source
+        SELECT meter_id, obis_id, ts, value, quality, %(run)s FROM compared
+         WHERE line = first_line AND stored IS NULL
         ON CONFLICT (meter_id, obis_id, ts) DO NOTHING
-        RETURNING meter_id, obis_id, ts
-    ), recorded AS (
-        INSERT INTO metering_chunk_registers SELECT * FROM inserted
+        RETURNING 1
     )
-    SELECT (SELECT count(*) FROM source), (SELECT count(*) FROM inserted)
-"""
-# Why rows of the chunk did not go in: a later line of a key the chunk repeats; or a key
-# already stored, by an earlier run (the same value, or another) or by an earlier chunk of
-# this file. `metering_chunk_inserted` holds the keys this chunk inserted.
-LEFT_OUT_INTERVALS = """
-    WITH firsts AS (
-        SELECT line, channel_id, ts, value,
-               min(line) OVER (PARTITION BY channel_id, ts) AS first_line
-          FROM metering_chunk WHERE NOT register
-    )
-    SELECT f.line, m.serial, f.value, r.value AS stored, r.run_id = %(run)s AS this_run,
-           f.first_line
-      FROM firsts f
-      JOIN metering_intervalreading r ON r.channel_id = f.channel_id AND r.ts = f.ts
-      JOIN metering_channel c ON c.id = f.channel_id
-      JOIN metering_meter m ON m.id = c.meter_id
-      LEFT JOIN metering_chunk_inserted i ON i.channel_id = f.channel_id AND i.ts = f.ts
-     WHERE f.line > f.first_line OR i.channel_id IS NULL
-"""
-LEFT_OUT_REGISTERS = """
-    WITH firsts AS (
-        SELECT line, channel_id, ts, value,
-               min(line) OVER (PARTITION BY channel_id, ts) AS first_line
-          FROM metering_chunk WHERE register
-    )
-    SELECT f.line, m.serial, f.value, r.value::double precision AS stored,
-           r.run_id = %(run)s AS this_run, f.first_line
-      FROM firsts f
-      JOIN metering_channel c ON c.id = f.channel_id
-      JOIN metering_meter m ON m.id = c.meter_id
-      JOIN metering_readingtype rt ON rt.id = c.reading_type_id
-      JOIN metering_registerread r
-        ON r.meter_id = c.meter_id AND r.obis_id = rt.obis_id AND r.ts = f.ts
-      LEFT JOIN metering_chunk_registers i
-        ON i.meter_id = r.meter_id AND i.obis_id = r.obis_id AND i.ts = r.ts
-     WHERE f.line > f.first_line OR i.meter_id IS NULL
-"""
+""" + REPORT.format(meter="c.meter_id")
 
 
 def thousands(number: int) -> str:
@@ -490,13 +476,8 @@ class _Loader:
         self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest")
         with connection.cursor() as cur:
             # Inside a caller's atomic block ON COMMIT has not come yet: start clean.
-            cur.execute(
-                "DROP TABLE IF EXISTS metering_chunk, metering_chunk_inserted, "
-                "metering_chunk_registers"
-            )
+            cur.execute("DROP TABLE IF EXISTS metering_chunk")
             cur.execute(CHUNK_TABLE)
-            cur.execute(INSERTED_TABLE)
-            cur.execute(REGISTERS_INSERTED_TABLE)
 
     def __enter__(self) -> _Loader:
         return self
@@ -601,7 +582,7 @@ class _Loader:
             register=register,
         )
         with connection.cursor() as cur:
-            cur.execute("TRUNCATE metering_chunk, metering_chunk_registers")
+            cur.execute("TRUNCATE metering_chunk")
             with cur.copy(COPY_TO_CHUNK) as copy:
                 copy.write(payload)
 
@@ -621,7 +602,7 @@ class _Loader:
             future = self.worker.submit(self._copy_to_store, payload)
         else:
             self._stage(rows, register=False)
-            future = self.worker.submit(self._insert_staged)
+            future = self.worker.submit(self._insert_staged, INSERT_INTERVALS)
         self.in_flight = (future, rows, self.fast)
 
     def _copy_to_store(self, payload: bytes) -> int:
@@ -632,19 +613,14 @@ class _Loader:
                 copy.write(payload)
             return cur.rowcount
 
-    def _insert_staged(self) -> tuple[int, int]:
-        """In the worker (or here): the staged rows into the store, from a savepoint, those
-        already stored left out; (distinct keys, inserted)."""
+    def _insert_staged(self, sql: str) -> list[tuple]:
+        """In the worker (or here): the careful insert of the staged rows; its answer."""
         with self.raw.cursor() as cur:
-            cur.execute("SAVEPOINT metering_chunk")
-            cur.execute(
-                INSERT_INTERVALS.format(returning="1", into="", conflict=ON_CONFLICT),
-                {"run": self.run_id},
-            )
-            return cur.fetchone()
+            cur.execute(sql, {"run": self.run_id})
+            return cur.fetchall()
 
     def wait(self) -> None:
-        """Collect the answer of the rows in flight; explain those left out."""
+        """Collect the answer of the rows in flight; report those left out."""
         if self.in_flight is None:
             return
         future, rows, fast = self.in_flight
@@ -656,114 +632,73 @@ class _Loader:
                 raise
             # Some of the batch is already stored (a re-run, overlapping data) or repeated in
             # it: the careful path for this batch and the rest of the file.
-            self.fast = fast = False
+            self.fast = False
             with connection.cursor() as cur:
                 cur.execute("ROLLBACK TO SAVEPOINT metering_chunk")
                 cur.execute("RELEASE SAVEPOINT metering_chunk")
             self._stage(rows, register=False)
-            answer = self._insert_staged()
-        if fast:
-            distinct = inserted = answer
+            answer = self._insert_staged(INSERT_INTERVALS)
         else:
-            distinct, inserted = answer
-        if inserted < len(rows):
-            inserted = self._explain_intervals(distinct, inserted)
+            if fast:  # the COPY went through: every row is in
+                with connection.cursor() as cur:
+                    cur.execute("RELEASE SAVEPOINT metering_chunk")
+                self.result.inserted += answer
+                return
+        inserted = self._account(answer)
         self.result.inserted += inserted
-        with connection.cursor() as cur:
-            cur.execute("RELEASE SAVEPOINT metering_chunk")
-
-    def _explain_intervals(self, distinct: int, inserted: int) -> int:
-        """Rows left out of the batch: find out which, and why. When some distinct keys were
-        already stored, the batch is inserted again (from its savepoint) recording the keys
-        it inserts, so an earlier batch of this file and an earlier run can be told apart."""
-        with connection.cursor() as cur:
-            if inserted == 0:
-                # Nothing went in (a re-run): no key of the batch is its own.
-                cur.execute("TRUNCATE metering_chunk_inserted")
-            elif inserted < distinct:
-                cur.execute("ROLLBACK TO SAVEPOINT metering_chunk")
-                cur.execute("TRUNCATE metering_chunk_inserted")
-                cur.execute(
-                    INSERT_INTERVALS.format(
-                        conflict=ON_CONFLICT,
-                        returning="channel_id, ts",
-                        into=", recorded AS (INSERT INTO metering_chunk_inserted "
-                        "SELECT channel_id, ts FROM inserted)",
-                    ),
-                    {"run": self.run_id},
-                )
-                distinct, inserted = cur.fetchone()
-            else:
-                # Only repeats inside the batch: the first line of each key went in.
-                cur.execute("TRUNCATE metering_chunk_inserted")
-                cur.execute(
-                    "INSERT INTO metering_chunk_inserted "
-                    "SELECT DISTINCT channel_id, ts FROM metering_chunk WHERE NOT register"
-                )
-        self._explain(LEFT_OUT_INTERVALS)
-        return inserted
-
-    # --- register reads --------------------------------------------------------------------
+        if not fast and inserted == len(rows):
+            # Nothing of this batch was there: the overlap with stored data (often the first
+            # hours of a file) is behind; back to the COPY.
+            self.fast = True
 
     def _registers(self, rows: _Rows) -> None:
         self._stage(rows, register=True)
-        with connection.cursor() as cur:
-            cur.execute(INSERT_REGISTERS, {"run": self.run_id})
-            distinct, inserted = cur.fetchone()
-        if inserted < len(rows):
-            self._explain(LEFT_OUT_REGISTERS)
-        self.result.registers_inserted += inserted
+        self.result.registers_inserted += self._account(self._insert_staged(INSERT_REGISTERS))
 
-    def _explain(self, sql: str) -> None:
-        """Report the rows of the chunk `sql` finds left out; count, without fetching them,
-        those an earlier run already stored with the same value (a re-run: all of them)."""
-        with connection.cursor() as cur:
-            cur.execute(
-                f"""
-                WITH left_out AS ({sql})
-                SELECT line, serial, value, stored, this_run, first_line FROM left_out
-                 WHERE line > first_line OR this_run OR value <> stored
-                 UNION ALL
-                SELECT NULL, NULL, NULL, NULL, NULL, count(*) FROM left_out
-                 WHERE line = first_line AND NOT this_run AND value = stored
-                """,
-                {"run": self.run_id},
+    def _account(self, answer: list[tuple]) -> int:
+        """Report the lines a careful insert left out, count those already loaded with the
+        same value; return how many went in."""
+        lines = []
+        for kind, *row in answer:
+            if kind == "counts":
+                inserted, new, same = row[-3:]
+            else:
+                lines.append(row[:6])
+        if inserted != new:
+            # Between the statement's snapshot and its insert, another load stored some of
+            # these keys: what this file would add is no longer known. Nothing is kept.
+            raise FatalFileError(
+                "otra carga guardó al mismo tiempo lecturas de este archivo; vuelva a cargarlo"
             )
-            rows = []
-            for row in cur.fetchall():
-                if row[0] is None:  # the count
-                    self.result.already_present += row[5]
-                else:
-                    rows.append(row)
-            rows.sort()
-            for line, serial, value, stored, from_this_run, first_line in rows:
-                where = f"línea {line}"
-                if line > first_line:
-                    reason = f"duplicado en el archivo (primera aparición: línea {first_line})"
-                    if value != stored:
-                        reason = (
-                            f"duplicado en el archivo con otro valor (primera aparición: "
-                            f"línea {first_line}; se conserva {stored:g})"
-                        )
-                    self.report.add(Rejection(where, "timestamp", reason, serial, f"{value:g}"))
-                elif from_this_run:
+        self.result.already_present += same
+        lines.sort()
+        for line, serial, value, kept, from_this_run, first_line in lines:
+            where = f"línea {line}"
+            if line > first_line:
+                reason = f"duplicado en el archivo (primera aparición: línea {first_line})"
+                if value != kept:
                     reason = (
-                        "duplicado en el archivo (un valor anterior del archivo tiene "
-                        "el mismo medidor, tipo de lectura e instante)"
+                        f"duplicado en el archivo con otro valor (primera aparición: "
+                        f"línea {first_line}; se conserva {kept:g})"
                     )
-                    self.report.add(Rejection(where, "timestamp", reason, serial, f"{value:g}"))
-                elif value == stored:
-                    self.result.already_present += 1
-                else:
-                    self.report.add(
-                        Rejection(
-                            where,
-                            "value",
-                            f"ya existe con otro valor ({stored:g}); se conserva el existente",
-                            serial,
-                            f"{value:g}",
-                        )
+                self.report.add(Rejection(where, "timestamp", reason, serial, f"{value:g}"))
+            elif from_this_run:
+                reason = (
+                    "duplicado en el archivo (un valor anterior del archivo tiene "
+                    "el mismo medidor, tipo de lectura e instante)"
+                )
+                self.report.add(Rejection(where, "timestamp", reason, serial, f"{value:g}"))
+            else:
+                self.report.add(
+                    Rejection(
+                        where,
+                        "value",
+                        f"ya existe con otro valor ({kept:g}); se conserva el existente",
+                        serial,
+                        f"{value:g}",
                     )
+                )
+        return inserted
 
     def event(self, event: Event) -> None:
         type_id = self.catalog.event_type(event.code)
@@ -793,9 +728,7 @@ class _Loader:
                 cur, self.events, self.run_id, self.report
             )
             self.events.clear()
-            cur.execute(
-                "DROP TABLE metering_chunk, metering_chunk_inserted, metering_chunk_registers"
-            )
+            cur.execute("DROP TABLE metering_chunk")
 
 
 def _insert_events(cur, events: list[tuple[Event, int]], run_id: int, report: _Report) -> int:

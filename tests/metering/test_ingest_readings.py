@@ -457,3 +457,51 @@ def test_binary_copy_rows_are_packed_as_postgresql_reads_them():
         + row.pack(5, 4, 8, 4, 3, 8, -2, 8, -1.5, 2, 16)
         + struct.pack(">h", -1)
     )
+
+
+def test_keys_another_load_stored_meanwhile_fail_the_file_whole(meters, tmp_path, monkeypatch):
+    """The careful insert counts what it inserted against the new keys its snapshot saw; when
+    they differ (another load committed some of them in between), nothing of the file stays."""
+    load("lecturas_ok.csv", tmp_path)
+    real = ingest._Loader._insert_staged
+
+    def raced(self, sql):
+        answer = real(self, sql)
+        return [
+            (kind, *row[:-3], row[-3], row[-2] + 1, row[-1]) if kind == "counts" else (kind, *row)
+            for kind, *row in answer
+        ]
+
+    monkeypatch.setattr(ingest._Loader, "_insert_staged", raced)
+    again = load("lecturas_ok.csv", tmp_path)
+    assert again.fatal.startswith("otra carga guardó al mismo tiempo lecturas de este archivo")
+    assert IngestRun.objects.filter(status=IngestRun.Status.FAILED).count() == 1
+    assert counts()[:2] == (4, 1)  # as the first run left them
+
+
+def test_after_the_overlap_with_stored_data_the_file_goes_back_to_copy(
+    meters, tmp_path, monkeypatch
+):
+    monkeypatch.setattr(sources, "BATCH", 2)
+    stamps = [f"2026-03-10T{h:02d}:00:00-03:00" for h in range(1, 7)]
+    rows = [f"MC-0001,{A_PLUS},{ts},{n}" for n, ts in enumerate(stamps, start=1)]
+    first = tmp_path / "dia.csv"
+    first.write_text("meter,reading_type,timestamp,value\n" + "\n".join(rows[:2]) + "\n")
+    ingest.ingest_file(first, report_path=tmp_path / "r1.csv")
+
+    copies = []
+    real = ingest._Loader._copy_to_store
+    monkeypatch.setattr(
+        ingest._Loader,
+        "_copy_to_store",
+        lambda self, payload: copies.append(1) or real(self, payload),
+    )
+    overlapping = tmp_path / "dia_y_siguientes.csv"
+    overlapping.write_text("meter,reading_type,timestamp,value\n" + "\n".join(rows) + "\n")
+    result = ingest.ingest_file(overlapping, report_path=tmp_path / "r2.csv")
+
+    assert (result.inserted, result.already_present, result.rejected) == (4, 2, 0)
+    # Two COPYs: batch 1's, which failed (its keys were stored), and batch 3's. Batch 2 went
+    # the careful way after batch 1 and found nothing stored: the COPY came back for batch 3.
+    assert len(copies) == 2
+    assert sorted(values("MC-0001", A_PLUS).values()) == [1, 2, 3, 4, 5, 6]
