@@ -1,4 +1,5 @@
-"""Admin: meters, the OBIS and CIM catalogs, ingest runs and VEE reports (staff only)."""
+"""Admin: meters, the OBIS and CIM catalogs, ingest runs and VEE reports (staff only); load
+transfers (planners too: accounts.services.PLANNER_EXTRA_MODELS)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from metering.models import (
     ReadingType,
     ValidationDay,
 )
+from metering.signals import months_touched
 
 
 @admin.register(Meter)
@@ -70,10 +72,27 @@ class ValidationDayAdmin(ReadOnly):
 
 @admin.register(LoadTransfer)
 class LoadTransferAdmin(admin.ModelAdmin):
+    """Edited by planners; each change computes the demand of the months it touches again
+    (metering.signals)."""
+
     list_display = ["feeder", "transformer", "starts_at", "ends_at", "reason"]
     date_hierarchy = "starts_at"
     raw_id_fields = ["feeder", "transformer"]
     search_fields = ["feeder__code", "transformer__code", "reason"]
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        self._announce(request, months_touched(obj) | getattr(obj, "_previous_months", set()))
+
+    def delete_model(self, request, obj):
+        months = months_touched(obj)
+        super().delete_model(request, obj)
+        self._announce(request, months)
+
+    def _announce(self, request, months) -> None:
+        if months:
+            names = ", ".join(f"{month:%m-%Y}" for month in sorted(months))
+            self.message_user(request, f"Se calcula de nuevo la demanda mensual de: {names}.")
 
 
 @admin.register(EnergyBalance)

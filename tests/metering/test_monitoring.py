@@ -8,6 +8,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.contrib.messages import get_messages
 
 from demand.models import MonthlyDemand
 from metering.models import (
@@ -224,6 +225,8 @@ def test_a_load_transfer_a_planner_records_recomputes_that_months_demand(
             },
         )
     assert response.status_code == 302, response.context["adminform"].form.errors
+    notices = [str(m) for m in get_messages(response.wsgi_request)]
+    assert "Se calcula de nuevo la demanda mensual de: 03-2026." in notices
     head = MonthlyDemand.objects.get(feeder=feeder, month=MARCH)
     assert (head.max_kw, head.min_kw) == (Decimal("400.0"), Decimal("400.0"))
 
