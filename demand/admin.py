@@ -23,13 +23,16 @@ class AssetFilter(admin.SimpleListFilter):
 
 @admin.register(MonthlyDemand)
 class MonthlyDemandAdmin(LargeTableMixin, admin.ModelAdmin):
-    list_display = ["month", "feeder", "transformer", "max_kw", "min_kw", "excludes_load_transfer"]
-    list_filter = [MonthFilter, AssetFilter, "excludes_load_transfer"]
+    list_display = [
+        "month", "feeder", "transformer", "max_kw", "min_kw", "excludes_load_transfer", "computed",
+    ]  # fmt: skip
+    list_filter = [MonthFilter, AssetFilter, "excludes_load_transfer", "computed"]
     list_select_related = ["feeder", "transformer"]
     search_fields = ["=feeder__code", "=transformer__code", "=transformer__plate"]
     autocomplete_fields = ["feeder"]
     raw_id_fields = ["transformer"]
     ordering = ["-month"]
     fields = [
-        "feeder", "transformer", "month", "max_kw", "min_kw", "excludes_load_transfer", "as_of",
+        "feeder", "transformer", "month", "max_kw", "min_kw", "excludes_load_transfer", "computed",
+        "as_of",
     ]  # fmt: skip

@@ -38,6 +38,12 @@ class MonthlyDemand(Dated):
         default=True,
         help_text="Las cifras excluyen los periodos de traspaso de carga (operación normal).",
     )
+    computed = models.BooleanField(
+        "calculada desde la medición",
+        db_default=False,  # the seed and imports write rows by COPY without this column
+        help_text="Calculada de las lecturas del medidor de cabecera o totalizador "
+        "(monitor_metering); si no, informada por la distribuidora.",
+    )
 
     objects = MonthlyDemandQuerySet.as_manager()
 

@@ -97,14 +97,30 @@ WINDOWS_OF = """
 """
 DEMAND_WRITE = """
     INSERT INTO demand_monthlydemand
-           ({asset}_id, month, max_kw, min_kw, excludes_load_transfer, as_of)
+           ({asset}_id, month, max_kw, min_kw, excludes_load_transfer, computed, as_of)
     SELECT asset_id, %(month)s, round(max_kw::numeric, 1), round(greatest(min_kw, 0)::numeric, 1),
-           true, %(today)s
+           true, true, %(today)s
       FROM unnest(%(assets)s::bigint[], %(max)s::float8[], %(min)s::float8[])
            AS d(asset_id, max_kw, min_kw)
     ON CONFLICT ({asset}_id, month) WHERE {asset}_id IS NOT NULL DO UPDATE
        SET max_kw = EXCLUDED.max_kw, min_kw = EXCLUDED.min_kw,
-           excludes_load_transfer = true, as_of = EXCLUDED.as_of
+           excludes_load_transfer = true, computed = true, as_of = EXCLUDED.as_of
+"""
+# Channels with a load transfer in the month that have readings in it: those of them whose
+# every reading fell in a transfer have no figure in normal operation this month.
+TRANSFERRED_WITH_READINGS = """
+    SELECT DISTINCT channel_id FROM (
+        SELECT channel_id FROM metering_intervalreading
+         WHERE ts > %(start)s AND ts <= %(end)s AND channel_id = ANY(%(w_channel)s::int[])
+         UNION ALL
+        SELECT channel_id FROM metering_estimatedreading
+         WHERE ts > %(start)s AND ts <= %(end)s AND channel_id = ANY(%(w_channel)s::int[])
+    ) s
+"""
+# A figure computed earlier for such a month is withdrawn (an imported one is left alone).
+DEMAND_WITHDRAW = """
+    DELETE FROM demand_monthlydemand
+     WHERE month = %(month)s AND computed AND {asset}_id = ANY(%(assets)s::bigint[])
 """
 
 BALANCE = """
@@ -332,18 +348,25 @@ def monthly_demand(month: date) -> int:
                 kw = demand.setdefault(asset_id, [float("-inf"), float("inf")])
                 kw[0] = max(kw[0], high * 60 / minutes)
                 kw[1] = min(kw[1], low * 60 / minutes)
-            if not demand:
-                continue
-            cur.execute(
-                DEMAND_WRITE.format(asset=asset),
-                {
-                    **params,
-                    "assets": list(demand),
-                    "max": [kw[0] for kw in demand.values()],
-                    "min": [kw[1] for kw in demand.values()],
-                },
-            )
-            written += cur.rowcount
+            if demand:
+                cur.execute(
+                    DEMAND_WRITE.format(asset=asset),
+                    {
+                        **params,
+                        "assets": list(demand),
+                        "max": [kw[0] for kw in demand.values()],
+                        "min": [kw[1] for kw in demand.values()],
+                    },
+                )
+                written += cur.rowcount
+            transferred = sorted({channel for channel in columns[0] if channel in channels})
+            if transferred:
+                cur.execute(TRANSFERRED_WITH_READINGS, {**query, "w_channel": transferred})
+                idle = {channels[channel][0] for (channel,) in cur.fetchall()} - demand.keys()
+                if idle:
+                    cur.execute(
+                        DEMAND_WITHDRAW.format(asset=asset), {**params, "assets": sorted(idle)}
+                    )
     return written
 
 

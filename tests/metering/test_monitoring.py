@@ -242,3 +242,22 @@ def test_planners_may_record_load_transfers_but_not_touch_readings(client, plann
     assert client.get("/admin/metering/loadtransfer/add/").status_code == 200
     assert client.get("/admin/metering/meter/").status_code == 403
     assert client.get("/admin/metering/ingestrun/").status_code == 403
+
+
+def test_a_month_all_in_load_transfer_withdraws_its_computed_figure_only(network):
+    feeder, transformer = network
+    monitoring.monthly_demand(MARCH)
+    head = MonthlyDemand.objects.get(feeder=feeder, month=MARCH)
+    assert head.computed
+    # The utility's own figure for the transformer is not the computation's to withdraw.
+    MonthlyDemand.objects.filter(transformer=transformer, month=MARCH).update(computed=False)
+
+    # The whole month of both, in load transfers: no figure in normal operation.
+    LoadTransfer.objects.create(feeder=feeder, starts_at=at(1, 0), ends_at=at(1, 0, month=4))
+    LoadTransfer.objects.create(
+        feeder=feeder, transformer=transformer, starts_at=at(1, 0), ends_at=at(1, 0, month=4)
+    )
+    monitoring.monthly_demand(MARCH)
+
+    assert not MonthlyDemand.objects.filter(feeder=feeder, month=MARCH).exists()
+    assert MonthlyDemand.objects.filter(transformer=transformer, month=MARCH).exists()
