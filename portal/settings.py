@@ -179,6 +179,7 @@ LANGUAGE_CODE = "es-cl"
 LANGUAGES = [("es-cl", "Español (Chile)")]
 TIME_ZONE = env_str("TIME_ZONE", "America/Santiago")
 USE_I18N = True
+FORMAT_MODULE_PATH = ["portal.formats"]  # es_CL: dates typed as 02-03-2026 are accepted too
 USE_TZ = True
 
 STATIC_URL = "/static/"

@@ -462,3 +462,15 @@ def test_planners_group_cannot_manage_user_accounts_or_groups(planner):
     ).exists()
     assert not planner.has_perm("accounts.change_user")
     assert not planner.has_perm("accounts.view_user")
+
+
+def test_dates_typed_with_dashes_are_accepted_as_in_chile():
+    from datetime import date, datetime
+
+    from django import forms
+
+    assert forms.DateField().clean("02-03-2026") == date(2026, 3, 2)
+    assert forms.DateField().clean("02/03/2026") == date(2026, 3, 2)
+    assert forms.DateTimeField().clean("02-03-2026 14:30").replace(tzinfo=None) == datetime(
+        2026, 3, 2, 14, 30
+    )
