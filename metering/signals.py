@@ -31,6 +31,7 @@ def remember_previous_period(sender, instance: LoadTransfer, **kwargs) -> None:
 @receiver(post_delete, sender=LoadTransfer)
 def transfer_changed(sender, instance: LoadTransfer, **kwargs) -> None:
     months = months_touched(instance) | getattr(instance, "_previous_months", set())
+    instance.demand_months = months  # for the admin's message
     if months:
         names = [f"{month:%Y-%m}" for month in sorted(months)]
         transaction.on_commit(lambda: recompute_monthly_demand.delay(names), robust=True)

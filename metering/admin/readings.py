@@ -16,7 +16,6 @@ from metering.models import (
     ReadingType,
     ValidationDay,
 )
-from metering.signals import months_touched
 
 
 @admin.register(Meter)
@@ -82,14 +81,15 @@ class LoadTransferAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
-        self._announce(request, months_touched(obj) | getattr(obj, "_previous_months", set()))
+        self._announce(request, obj)
 
     def delete_model(self, request, obj):
-        months = months_touched(obj)
         super().delete_model(request, obj)
-        self._announce(request, months)
+        self._announce(request, obj)
 
-    def _announce(self, request, months) -> None:
+    def _announce(self, request, transfer: LoadTransfer) -> None:
+        """Which months the change computes again (metering.signals sets them)."""
+        months = getattr(transfer, "demand_months", set())
         if months:
             names = ", ".join(f"{month:%m-%Y}" for month in sorted(months))
             self.message_user(request, f"Se calcula de nuevo la demanda mensual de: {names}.")
