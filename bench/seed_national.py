@@ -39,7 +39,7 @@ def ensure_database(name: str) -> None:
 
     db = settings.DATABASES["default"]
     params = dict(
-        host=db["HOST"], port=db["PORT"] or 5432, user=db["USER"], password=db["PASSWORD"]
+        host=db["HOST"], port=db["PORT"] or 5433, user=db["USER"], password=db["PASSWORD"]
     )
     with psycopg.connect(dbname="postgres", autocommit=True, **params) as conn:
         if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():

@@ -51,7 +51,7 @@ def database_config() -> dict:
             "USER": env_str("DB_USER", "portal"),
             "PASSWORD": env_str("DB_PASSWORD", "portal"),
             "HOST": env_str("DB_HOST", "127.0.0.1"),
-            "PORT": env_str("DB_PORT", "5432"),
+            "PORT": env_str("DB_PORT", "5433"),
             "CONN_MAX_AGE": env_int("DB_CONN_MAX_AGE", 60),
         }
     # Always PostGIS, whatever scheme the URL used.
