@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
 from accounts.models import AccessLog, User
-from geo.admin import EstimatedCountPaginator
+from core.admin import EstimatedCountPaginator
 
 PROFILE = ("Perfil en el portal", {"fields": ["profile", "rut", "customer"]})
 

@@ -42,6 +42,32 @@ class User(AbstractUser):
             ),
         ]
 
+    # Profile predicates: accounts.permissions composes the access rules from these.
+    @property
+    def is_public(self) -> bool:
+        return self.profile == self.Profile.PUBLIC
+
+    @property
+    def is_client(self) -> bool:
+        return self.profile == self.Profile.CLIENT
+
+    @property
+    def is_eg(self) -> bool:
+        return self.profile == self.Profile.EG
+
+    @property
+    def is_customer(self) -> bool:
+        """A customer's own account, with or without generation (§4, §5)."""
+        return self.profile in (self.Profile.CLIENT, self.Profile.EG)
+
+    @property
+    def is_sec(self) -> bool:
+        return self.profile == self.Profile.SEC
+
+    @property
+    def is_planner(self) -> bool:
+        return self.profile == self.Profile.PLANNER
+
 
 class AccessLog(models.Model):
     """One view of network or customer data by a registered user (who, what, when, from where).

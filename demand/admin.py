@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from django.contrib import admin
 
+from core.admin import LargeTableMixin, MonthFilter
 from demand.models import MonthlyDemand
-from geo.admin import LargeTableMixin, MonthFilter
 
 
 class AssetFilter(admin.SimpleListFilter):

@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import F, Q
 
-from portal.models import Dated
+from core.models import Dated
 
 
 class MonthlyDemandQuerySet(models.QuerySet):

@@ -3,7 +3,32 @@ from __future__ import annotations
 from django.contrib.gis.db import models
 from django.db.models import Q
 
-from portal.models import Dated
+from core.models import Asset, Dated
+from geo.lib.utm import UtmPoint, point_to_utm
+
+
+class BoundaryQuerySet(models.QuerySet):
+    def with_boundary(self) -> BoundaryQuerySet:
+        return self.defer(None)
+
+
+class BoundaryManager(models.Manager.from_queryset(BoundaryQuerySet)):
+    """Boundaries weigh megabytes and lists never draw them: they are left out unless asked
+    (`.with_boundary()`, or reading the field, which loads it)."""
+
+    def get_queryset(self) -> BoundaryQuerySet:
+        return super().get_queryset().defer("boundary")
+
+
+class LocatedAsset(Asset):
+    """An asset with a `location` point, shown in UTM in its región's presentation zone."""
+
+    class Meta:
+        abstract = True
+
+    @property
+    def utm(self) -> UtmPoint | None:
+        return point_to_utm(self.location, self.region_zone)
 
 
 class Region(Dated):
@@ -15,6 +40,8 @@ class Region(Dated):
         help_text="Huso (sur) en que se muestran las coordenadas de la región: 18 o 19.",
     )
     boundary = models.MultiPolygonField("límite", srid=4326, null=True, blank=True)
+
+    objects = BoundaryManager()
 
     class Meta:
         ordering = ["code"]
@@ -37,6 +64,8 @@ class Comuna(Dated):
     )
     province = models.CharField("provincia", max_length=100, blank=True)
     boundary = models.MultiPolygonField("límite", srid=4326, null=True, blank=True)
+
+    objects = BoundaryManager()
 
     class Meta:
         ordering = ["code"]

@@ -9,6 +9,7 @@ from django.db import transaction
 from django.db.models.signals import post_delete, post_save, pre_save
 from django.dispatch import receiver
 
+from core.months import month_start
 from metering.models import LoadTransfer
 from metering.services import partitions
 from metering.tasks import recompute_monthly_demand
@@ -16,8 +17,8 @@ from metering.tasks import recompute_monthly_demand
 
 def months_touched(transfer: LoadTransfer) -> set[date]:
     """The local months from the transfer's start to its end that hold readings."""
-    first = partitions.month_start(transfer.starts_at)
-    last = partitions.month_start(transfer.ends_at)
+    first = month_start(transfer.starts_at)
+    last = month_start(transfer.ends_at)
     return {month for month in partitions.partition_months() if first <= month <= last}
 
 

@@ -8,13 +8,12 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.utils import timezone
 
-from accounts.models import User
+from accounts.permissions import sees_metering_monitoring
+from core.months import next_month, parse_month
 from metering.models import Alarm, EnergyBalance
-from metering.services.partitions import next_month, parse_month
 from portal.views import PortalPage
 
 PAGE_SIZE = 50
-ALLOWED = {User.Profile.PLANNER, User.Profile.SEC}
 
 
 def _month(raw: str | None) -> date:
@@ -32,8 +31,7 @@ class MonitoringView(PortalPage):
     access_kind = "balances"
 
     def dispatch(self, request, *args, **kwargs):
-        user = request.user
-        if user.is_authenticated and not (user.is_staff or user.profile in ALLOWED):
+        if request.user.is_authenticated and not sees_metering_monitoring(request.user):
             raise PermissionDenied("Página para planificadores y auditores SEC.")
         return super().dispatch(request, *args, **kwargs)
 

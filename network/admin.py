@@ -14,7 +14,8 @@ from django.contrib import admin
 from django.db.models import Q
 from stdnum.cl import rut as rut_lib
 
-from geo.admin import LargeTableMixin, MapAdmin, MonthFilter, UtmMixin
+from core.admin import LargeTableMixin, MonthFilter
+from geo.admin import MapAdmin, UtmMixin
 from network.models import (
     Customer,
     Distributor,

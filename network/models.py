@@ -9,9 +9,9 @@ from __future__ import annotations
 from django.contrib.gis.db import models
 from django.db.models import F, Q
 
-from geo.lib.utm import UtmPoint, point_to_utm
-from geo.models import Comuna
-from portal.models import Dated
+from accounts.permissions import customers_visible_to
+from core.models import AssetQuerySet, Dated
+from geo.models import Comuna, LocatedAsset
 
 
 class Distributor(Dated):
@@ -33,7 +33,9 @@ class Distributor(Dated):
         return self.name
 
 
-class Substation(Dated):
+class Substation(LocatedAsset):
+    region_path = "comuna__region"
+
     distributor = models.ForeignKey(
         Distributor,
         verbose_name="empresa distribuidora",
@@ -59,10 +61,6 @@ class Substation(Dated):
 
     def __str__(self) -> str:
         return f"{self.code} {self.name}"
-
-    @property
-    def utm(self) -> UtmPoint | None:
-        return point_to_utm(self.location, self.comuna.region.utm_zone)
 
 
 class PowerTransformer(Dated):
@@ -176,7 +174,9 @@ class Feeder(Dated):
         return f"{self.code} {self.name}"
 
 
-class Pole(Dated):
+class Pole(LocatedAsset):
+    region_path = "feeder__substation__comuna__region"
+
     distributor = models.ForeignKey(
         Distributor,
         verbose_name="empresa distribuidora",
@@ -209,10 +209,6 @@ class Pole(Dated):
 
     def __str__(self) -> str:
         return self.plate
-
-    @property
-    def utm(self) -> UtmPoint | None:
-        return point_to_utm(self.location, self.feeder.substation.comuna.region.utm_zone)
 
 
 class Span(Dated):
@@ -265,7 +261,9 @@ class Span(Dated):
         return self.code
 
 
-class Equipment(Dated):
+class Equipment(LocatedAsset):
+    region_path = "feeder__substation__comuna__region"
+
     class Kind(models.TextChoices):
         RECLOSER = "reconectador", "Reconectador"
         FUSE = "fusible", "Fusible"
@@ -339,10 +337,6 @@ class Equipment(Dated):
     def category(self) -> str:
         return self.CATEGORY_OF[self.Kind(self.kind)]
 
-    @property
-    def utm(self) -> UtmPoint | None:
-        return point_to_utm(self.location, self.feeder.substation.comuna.region.utm_zone)
-
 
 class EquipmentSetting(Dated):
     """An equipment's settings in one month (SEC annex §2.3 fig. 11 keeps them month by month)."""
@@ -375,8 +369,10 @@ class EquipmentSetting(Dated):
         return f"{self.equipment.code} {self.month:%m/%Y}"
 
 
-class Transformer(Dated):
+class Transformer(LocatedAsset):
     """A distribution transformer (MT/BT); its "número" is the plate of the pole it stands on."""
+
+    region_path = "feeder__substation__comuna__region"
 
     class Kind(models.TextChoices):
         SINGLE = "monofasico", "Monofásico"
@@ -443,16 +439,21 @@ class Transformer(Dated):
         return f"{self.code} {self.name}"
 
     @property
-    def utm(self) -> UtmPoint | None:
-        return point_to_utm(self.location, self.feeder.substation.comuna.region.utm_zone)
-
-    @property
     def voltage_label(self) -> str:
         return f"{self.primary_kv:n}/{self.secondary_v / 1000:n} kV"
 
 
-class Customer(Dated):
+class CustomerQuerySet(AssetQuerySet):
+    def visible_to(self, user) -> CustomerQuerySet:
+        """The customers `user` may see (accounts.permissions): all for SEC, their own for a
+        customer's account, none for anyone else."""
+        return customers_visible_to(user, self)
+
+
+class Customer(LocatedAsset):
     """A customer's service point; EG customers (net billing) carry their plant's data."""
+
+    region_path = "comuna__region"
 
     class EgTechnology(models.TextChoices):
         SOLAR = "solar", "Solar fotovoltaica"
@@ -491,6 +492,8 @@ class Customer(Dated):
     )
     eg_connected_on = models.DateField("fecha de conexión EG", null=True, blank=True)
 
+    objects = CustomerQuerySet.as_manager()
+
     class Meta:
         ordering = ["number"]
         verbose_name = "cliente"
@@ -523,7 +526,3 @@ class Customer(Dated):
 
     def __str__(self) -> str:
         return self.number
-
-    @property
-    def utm(self) -> UtmPoint | None:
-        return point_to_utm(self.location, self.comuna.region.utm_zone)

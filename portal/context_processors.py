@@ -2,9 +2,12 @@ from __future__ import annotations
 
 from django.conf import settings
 
+from accounts.permissions import sees_metering_monitoring
+
 
 def portal(request) -> dict:
     return {
         "MAP_BASE_LAYER_URL": settings.MAP_BASE_LAYER_URL,
         "MAP_BASE_LAYER_ATTRIBUTION": settings.MAP_BASE_LAYER_ATTRIBUTION,
+        "sees_monitoring": sees_metering_monitoring(getattr(request, "user", None)),
     }

@@ -92,6 +92,7 @@ INSTALLED_APPS = [
     "rest_framework_gis",
     "django_filters",
     "drf_spectacular",
+    "core",
     "portal",
     "accounts",
     "geo",

@@ -6,10 +6,8 @@ and saves as PDF (GUARDAR, `?formato=pdf`) with the same content.
 
 from __future__ import annotations
 
-from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.contrib.auth.views import redirect_to_login
-from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
 from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
@@ -17,6 +15,8 @@ from django.urls import reverse
 from django.utils.http import urlencode
 from django.views.generic import TemplateView
 
+from core import pdf
+from core.pagination import paginate
 from demand.models import MonthlyDemand
 from network.models import (
     Customer,
@@ -28,7 +28,6 @@ from network.models import (
     Substation,
     Transformer,
 )
-from portal import pdf
 from portal.forms import (
     LEVELS,
     FeederAssetSearchForm,
@@ -48,21 +47,6 @@ def log_access(request: HttpRequest, kind: str, reference: str = "") -> None:
     from accounts.services import log_access as write
 
     write(request, kind, reference + (" (PDF)" if pdf.wants_pdf(request) else ""))
-
-
-def paginate(request: HttpRequest, items, per_page: int, param: str = "pagina"):
-    """A page of `items`; a bad page number gets a message and the nearest real page."""
-    paginator = Paginator(items, per_page)
-    raw = request.GET.get(param, "1")
-    try:
-        return paginator.page(raw)
-    except PageNotAnInteger:
-        messages.warning(request, f"«{raw[:20]}» no es un número de página; se muestra la 1.")
-        return paginator.page(1)
-    except EmptyPage:
-        last = paginator.num_pages
-        messages.warning(request, f"La página {raw} no existe; se muestra la última ({last}).")
-        return paginator.page(last)
 
 
 def search_url(**levels) -> str:

@@ -20,10 +20,10 @@ from django.urls import reverse
 from django.utils.http import urlencode
 from django.views.decorators.http import require_safe
 
+from core import pdf
 from geo.services.maps import EQUIPMENT_STYLE, FEEDER_PALETTE
 from geo.tiles import services as tiles
 from network.models import Customer, Equipment, Feeder, Pole, Span, Substation, Transformer
-from portal import pdf
 from portal.views import PortalPage, log_access
 
 # Search-box terms: identifiers, plates, customer numbers, and substation or feeder names.

@@ -16,8 +16,8 @@ from django.utils.text import capfirst
 
 from accounts.models import AccessLog, User
 from accounts.services import PLANNER_APPS, PLANNER_EXTRA_MODELS, PLANNERS_GROUP
+from core.admin import EstimatedCountPaginator, estimated_rows
 from demand.models import MonthlyDemand
-from geo.admin import EstimatedCountPaginator, estimated_rows
 from geo.models import Comuna, Region, TileCache
 from metering.models import (
     Alarm,

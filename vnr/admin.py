@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from geo.admin import LargeTableMixin
+from core.admin import LargeTableMixin
 from vnr.models import COST_FIELDS, VnrCode
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import Q
 
-from portal.models import Dated
+from core.models import Dated
 
 COST_FIELDS = (
     "recargos_1",

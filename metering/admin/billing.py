@@ -18,7 +18,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.text import capfirst
 
-from geo.admin import LargeTableMixin, MonthFilter
+from core.admin import LargeTableMixin, MonthFilter
 from metering.models.billing import (
     BillingDocument,
     BillingPdf,

@@ -12,7 +12,7 @@ from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
 
-from geo.admin import LargeTableMixin
+from core.admin import LargeTableMixin
 from metering.models import (
     DeviceResponse,
     DrEvent,

@@ -35,6 +35,9 @@ from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.api import AccessLogged
+from accounts.permissions import reads_demand_response
+from core.api.pagination import IdCursorPagination, NumberPagination
 from metering.models import DrEvent, DrEventTarget, DrMessage, DrProgram
 from metering.services.dr import (
     DUPLICATE,
@@ -45,12 +48,9 @@ from metering.services.dr import (
     receive_xml,
     write_participation_csv,
 )
-from network.api.pagination import IdCursorPagination, NumberPagination
-from network.api.views import AccessLogged
 
 INGEST_PERMISSION = "metering.ingest_dr_messages"
 READ_PERMISSION = "metering.view_drevent"
-READER_PROFILES = ("sec", "planner")
 CODE = r"[^/]+"
 
 
@@ -61,10 +61,7 @@ class CanReadDr(BasePermission):
     )
 
     def has_permission(self, request, view) -> bool:
-        user = request.user
-        if not (user and user.is_authenticated):
-            return False
-        return user.profile in READER_PROFILES or user.has_perm(READ_PERMISSION)
+        return reads_demand_response(request.user, READ_PERMISSION)
 
 
 class CanIngestDr(BasePermission):

@@ -16,7 +16,8 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
-from portal.models import Dated
+from core.models import Dated
+from core.months import add_months, month_start
 
 __all__ = [
     "BillingDocument",
@@ -33,11 +34,6 @@ def billing_dir() -> Path:
     """Where the CIS PDFs are kept; outside STATIC_ROOT and MEDIA_ROOT on purpose."""
     default = Path(settings.BASE_DIR) / "data" / "billing"
     return Path(getattr(settings, "BILLING_DIR", default))
-
-
-def first_of_month(day: date, months_back: int = 0) -> date:
-    index = day.year * 12 + day.month - 1 - months_back
-    return date(index // 12, index % 12 + 1, 1)
 
 
 def normalize_folio(folio: str) -> str:
@@ -85,7 +81,7 @@ class MonthlyBillQuerySet(CustomerQuerySet):
         """The bills of the last `count` calendar months (this one included), oldest first,
         as the §4/§5 bar charts draw them."""
         today = today or timezone.localdate()
-        start = first_of_month(today, count - 1)
+        start = add_months(month_start(today), 1 - count)
         return self.filter(month__gte=start, month__lte=today).order_by("month")
 
 
@@ -241,7 +237,7 @@ class RemanenteMovementQuerySet(CustomerQuerySet):
     def last_years(self, years: int = 5, today: date | None = None) -> RemanenteMovementQuerySet:
         """Movements of the last `years` × 12 calendar months (§5 VII), newest first."""
         today = today or timezone.localdate()
-        start = first_of_month(today, years * 12 - 1)
+        start = add_months(month_start(today), 1 - years * 12)
         return self.filter(date__gte=start, date__lte=today).order_by("-date", "-id")
 
 

@@ -19,7 +19,7 @@ from django.db import models
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
-from portal.models import Dated
+from core.models import Dated
 
 __all__ = [
     "DeviceResponse",

@@ -9,7 +9,7 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import F, Q
 
-from portal.models import Dated
+from core.models import Dated
 
 __all__ = ["LoadTransfer", "EnergyBalance", "Alarm"]
 

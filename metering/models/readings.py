@@ -15,7 +15,7 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import Q
 
-from portal.models import Dated
+from core.models import Dated
 
 __all__ = [
     "ObisCode",

@@ -42,6 +42,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.db import connection, transaction
 
+from core.months import add_months, month_start
 from metering.models import (
     Alarm,
     BillingDocument,
@@ -67,7 +68,7 @@ from metering.models import (
     RemanenteMovement,
     ValidationDay,
 )
-from metering.models.billing import first_of_month, pdf_path
+from metering.models.billing import pdf_path
 from metering.services import vee
 from metering.services.billing import pdfs
 from metering.services.catalogs import load_catalogs
@@ -228,18 +229,15 @@ def _month_name(month: date) -> str:
     return f"{MONTHS_ES[month.month - 1]} {month.year}"
 
 
-def _add_months(month: date, count: int) -> date:
-    index = month.year * 12 + month.month - 1 + count
-    return date(index // 12, index % 12 + 1, 1)
-
-
 class _Demo:
     def __init__(self, rng: random.Random, as_of: date) -> None:
         self.rng = rng
         self.as_of = as_of
         self.zone = ZoneInfo(settings.TIME_ZONE)
         self.first_day = as_of - timedelta(days=DAYS)
-        self.month = first_of_month(as_of, 1)  # the last complete month: the one monitored
+        self.month = add_months(
+            month_start(as_of), -1
+        )  # the last complete month: the one monitored
         self.distributor = Distributor.objects.get(code="DEMO")
         self._slots()
         self._network()
@@ -275,7 +273,7 @@ class _Demo:
             cur.execute(
                 "SELECT coalesce(feeder_id, -transformer_id), max_kw FROM demand_monthlydemand "
                 "WHERE month = %s",
-                [first_of_month(self.month, 1)],
+                [add_months(self.month, -1)],
             )
             self.peaks = {key: float(kw) for key, kw in cur.fetchall()}
 
@@ -322,9 +320,7 @@ class _Demo:
         self.tamper_customer = rng.choice(self.by_transformer[self.lossy])
         # Days of the monitored month inside the window: where alarms must happen.
         self.month_days = [
-            d
-            for d in range(DAYS)
-            if first_of_month(self.first_day + timedelta(days=d)) == self.month
+            d for d in range(DAYS) if month_start(self.first_day + timedelta(days=d)) == self.month
         ]
         self.transfer_feeder = rng.choice(self.feeders)[0]
         self._plan_dr()
@@ -753,16 +749,14 @@ class _Demo:
         """Every customer's months as the CIS bills them (EG customers five years back, for
         their remanentes). Metered customers' bills add up their days inside the window, so
         that their registers, bills and daily reads tell one story."""
-        months = [
-            _add_months(self.month, i - REMANENTE_MONTHS + 1) for i in range(REMANENTE_MONTHS)
-        ]
+        months = [add_months(self.month, i - REMANENTE_MONTHS + 1) for i in range(REMANENTE_MONTHS)]
         # Per month: price (CLP/kWh, rising with the tariff decrees), fixed charge, season.
         self.tariffs = [
             (m, 130 * 1.0075**i, 1100 + 12 * i, _season(m)) for i, m in enumerate(months)
         ]
         self.periods: dict[tuple[int, int], tuple[date, date, int, int]] = {}
         for i, month in enumerate(months):
-            before = _add_months(month, -1)
+            before = add_months(month, -1)
             for day in range(1, 29):
                 read_from, read_to = date(before.year, before.month, day), month.replace(day=day)
                 sun = SOLAR_YIELD[(read_from + timedelta(days=15)).month - 1]
@@ -793,7 +787,7 @@ class _Demo:
             if c.eg_technology != "eolica":
                 expected = c.eg_kw * SOLAR_YIELD[self.month.month - 1]
                 ratio = min(max(sum(window_export) / DAYS * 30.4 / expected, 0.2), 0.9)
-        connected = first_of_month(c.eg_connected_on) if c.eg_connected_on else None
+        connected = month_start(c.eg_connected_on) if c.eg_connected_on else None
         register = round(uniform(2500, 30000), 3)
         injected = round(uniform(100, 2500), 3)
         bills = []

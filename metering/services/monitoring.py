@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.db import connection, transaction
 
-from metering.services.partitions import next_month
+from core.months import add_months, next_month
 from metering.services.vee import VEE_BITS
 
 A_PLUS = "0.0.2.4.1.1.12.0.0.0.0.0.0.0.0.3.72.0"
@@ -384,7 +384,7 @@ def energy_balance(month: date) -> tuple[int, int]:
 
 def detect_alarms(month: date) -> dict[str, int]:
     params = _params(month)
-    baseline_start, _ = month_bounds(_months_before(month, 3))
+    baseline_start, _ = month_bounds(add_months(month, -3))
     params.update(
         nominal=settings.METERING_VOLTAGE_NOMINAL_V,
         band=settings.METERING_VOLTAGE_BAND_PCT,
@@ -405,11 +405,6 @@ def detect_alarms(month: date) -> dict[str, int]:
             cur.execute(sql, {**params, **extra, "kind": kind})
             found[kind] = cur.rowcount
     return found
-
-
-def _months_before(month: date, count: int) -> date:
-    index = month.year * 12 + month.month - 1 - count
-    return date(index // 12, index % 12 + 1, 1)
 
 
 def monitor(month: date) -> MonitoringResult:

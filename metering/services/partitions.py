@@ -13,32 +13,10 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.db import connection
 
+from core.months import month_start, months_between, next_month
+
 TABLE = "metering_intervalreading"
 LOCK_KEY = 7_261_001  # pg_advisory_xact_lock key for partition creation
-
-
-def month_start(moment: datetime | date) -> date:
-    if isinstance(moment, datetime):
-        moment = moment.astimezone(ZoneInfo(settings.TIME_ZONE)).date()
-    return moment.replace(day=1)
-
-
-def parse_month(text: str) -> date:
-    """The first day of the month written AAAA-MM (or AAAA-MM-DD); ValueError otherwise."""
-    year, month = (int(part) for part in text.split("-")[:2])
-    return date(year, month, 1)
-
-
-def next_month(month: date) -> date:
-    return date(month.year + (month.month == 12), month.month % 12 + 1, 1)
-
-
-def months_between(first: date, last: date) -> list[date]:
-    months, month = [], month_start(first)
-    while month <= last:
-        months.append(month)
-        month = next_month(month)
-    return months
 
 
 def partition_name(month: date) -> str:

@@ -17,7 +17,7 @@ from rest_framework_gis.fields import GeometryField
 from rest_framework_gis.serializers import GeoFeatureModelSerializer
 
 from demand.models import MonthlyDemand
-from geo.lib.utm import DATUM, point_to_utm
+from geo.lib.utm import DATUM
 from geo.models import Comuna, Region
 from network.models import (
     Customer,
@@ -96,7 +96,7 @@ class PointGeometry(GeometryField):
 
 class LocatedFeature(Feature):
     # A point with its UTM presentation in the zone of its región (SPEC "Network model"). The
-    # queryset annotates `utm_region_zone`; UTM is computed here, a few microseconds a point.
+    # queryset reads the zone with `with_utm_zone()`; UTM is computed once a row (`Asset.utm`).
 
     location = PointGeometry()
     utm_x = serializers.SerializerMethodField(help_text="Coordenada UTM este (m).")
@@ -108,7 +108,7 @@ class LocatedFeature(Feature):
 
     def _utm(self, obj):
         if not hasattr(obj, "_utm"):
-            obj._utm = point_to_utm(obj.location, getattr(obj, "utm_region_zone", None))
+            obj._utm = obj.utm
         return obj._utm
 
     @extend_schema_field(OpenApiTypes.DOUBLE)

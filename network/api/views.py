@@ -34,23 +34,24 @@ from rest_framework.exceptions import (
     PermissionDenied,
     ValidationError,
 )
-from rest_framework.permissions import BasePermission, IsAuthenticated
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.services import log_access
-from demand.models import MonthlyDemand
-from geo.models import Comuna, Region
-from network.api import filters, grids
-from network.api import serializers as api
-from network.api.pagination import (
+from accounts.api import AccessLogged
+from accounts.permissions import IsSecAuditor
+from core.api.pagination import (
     FeatureCursorPagination,
     FeaturePagination,
     IdCursorPagination,
     NumberPagination,
 )
-from network.api.renderers import CSVRenderer, GeoJSONRenderer
+from core.api.renderers import CSVRenderer, GeoJSONRenderer
+from demand.models import MonthlyDemand
+from geo.models import Comuna, Region
+from network.api import filters, grids
+from network.api import serializers as api
 from network.models import (
     Customer,
     Equipment,
@@ -65,47 +66,11 @@ from network.models import (
 from portal.forms import FeederAssetSearchForm, LocationForm
 from vnr.models import VnrCode
 
-REGION_ZONE = "substation__comuna__region__utm_zone"
 PRECISION = api.PRECISION  # decimals of a degree: ~10 cm
 BOUNDARY_PRECISION = 5
 # Tolerance of ?boundary=1 (degrees): ~1 km for regions, ~100 m for comunas.
 REGION_TOLERANCE = 0.01
 COMUNA_TOLERANCE = 0.001
-
-
-class IsSecAuditor(BasePermission):
-    # Customers' personal data: the SEC profile only (SPEC §3), not even planners.
-
-    message = "Solo el perfil SEC (auditor) puede consultar los datos de clientes."
-
-    def has_permission(self, request, view) -> bool:
-        user = request.user
-        return bool(user and user.is_authenticated and user.profile == "sec")
-
-
-class AccessLogged:
-    # One access-log row for each successful read. accounts.AccessLog has no "api" kind: a list
-    # is a "busqueda", a detail its entity's kind. (Comments, not a docstring: docstrings end up
-    # in the OpenAPI descriptions.)
-
-    list_kind = "busqueda"
-    detail_kind = "busqueda"
-    log_name = "api"
-
-    def access_reference(self, request) -> str:
-        instance = getattr(self, "_logged_instance", None)
-        if instance is not None:
-            return str(getattr(instance, "code", None) or getattr(instance, "number", instance))
-        name = getattr(self, "basename", None) or self.log_name
-        return f"API {name}: {request.GET.urlencode()}"
-
-    def finalize_response(self, request, response, *args, **kwargs):
-        response = super().finalize_response(request, response, *args, **kwargs)
-        if 200 <= response.status_code < 300 and request.method == "GET":
-            detail = getattr(self, "_logged_instance", None) is not None
-            kind = self.detail_kind if detail else self.list_kind
-            log_access(request, kind, self.access_reference(request))
-        return response
 
 
 class ReadOnlyApi(AccessLogged, viewsets.ReadOnlyModelViewSet):
@@ -126,8 +91,8 @@ class ReadOnlyApi(AccessLogged, viewsets.ReadOnlyModelViewSet):
 
 
 def _asset_annotations() -> dict:
-    """The feeder code and the UTM zone of the región of an asset hanging from a feeder."""
-    return {"feeder_code": F("feeder__code"), "utm_region_zone": F(f"feeder__{REGION_ZONE}")}
+    """The code of the feeder an asset hangs from."""
+    return {"feeder_code": F("feeder__code")}
 
 
 @extend_schema_view(
@@ -150,8 +115,8 @@ class SubstationViewSet(ReadOnlyApi):
                 comuna_code=F("comuna__code"),
                 comuna_name=F("comuna__name"),
                 region_code=F("comuna__region__code"),
-                utm_region_zone=F("comuna__region__utm_zone"),
             )
+            .with_utm_zone()
             .prefetch_related(
                 Prefetch("power_transformers", PowerTransformer.objects.order_by("code"))
             )
@@ -225,7 +190,9 @@ class PoleViewSet(ReadOnlyApi):
     detail_kind = "poste"
 
     def get_queryset(self) -> QuerySet:
-        return Pole.objects.annotate(**_asset_annotations(), vnr_code=F("vnr__code"))
+        return Pole.objects.with_utm_zone().annotate(
+            **_asset_annotations(), vnr_code=F("vnr__code")
+        )
 
 
 @extend_schema_view(
@@ -245,7 +212,7 @@ class EquipmentViewSet(ReadOnlyApi):
         return api.EquipmentSerializer
 
     def get_queryset(self) -> QuerySet:
-        rows = Equipment.objects.annotate(
+        rows = Equipment.objects.with_utm_zone().annotate(
             **_asset_annotations(), pole_plate=F("pole__plate"), vnr_code=F("vnr__code")
         )
         if self.action == "retrieve":
@@ -268,7 +235,7 @@ class TransformerViewSet(ReadOnlyApi):
     detail_kind = "transformador"
 
     def get_queryset(self) -> QuerySet:
-        return Transformer.objects.annotate(
+        return Transformer.objects.with_utm_zone().annotate(
             **_asset_annotations(), pole_plate=F("pole__plate"), vnr_code=F("vnr__code")
         )
 
@@ -291,10 +258,10 @@ class CustomerViewSet(ReadOnlyApi):
     cursor_ordering = ("comuna_id", "id")
 
     def get_queryset(self) -> QuerySet:
-        return Customer.objects.annotate(
-            comuna_code=F("comuna__code"),
-            transformer_code=F("transformer__code"),
-            utm_region_zone=F("comuna__region__utm_zone"),
+        return (
+            Customer.objects.visible_to(self.request.user)
+            .annotate(comuna_code=F("comuna__code"), transformer_code=F("transformer__code"))
+            .with_utm_zone()
         )
 
 

@@ -14,6 +14,8 @@ from datetime import date
 
 from stdnum.cl import rut as rutlib
 
+from core.months import add_months, last_months, month_start
+
 WGS84_A = 6378137.0
 WGS84_E2 = 0.00669437999014
 
@@ -42,18 +44,6 @@ def ewkt_point(lon: float, lat: float) -> str:
 
 def ewkt_line(a: tuple[float, float], b: tuple[float, float]) -> str:
     return f"SRID=4326;LINESTRING({a[0]:.7f} {a[1]:.7f},{b[0]:.7f} {b[1]:.7f})"
-
-
-def month_starts(as_of: date, count: int) -> list[date]:
-    """The first days of the `count` whole months before `as_of`'s month, newest first."""
-    months = []
-    year, month = as_of.year, as_of.month
-    for _ in range(count):
-        month -= 1
-        if month == 0:
-            year, month = year - 1, 12
-        months.append(date(year, month, 1))
-    return months
 
 
 # --- VNR catalogue -------------------------------------------------------------------------
@@ -214,7 +204,7 @@ class NetworkGenerator:
         self.rng = random.Random(seed)
         self.as_of = as_of
         self.vnr = vnr_ids
-        self.months = month_starts(as_of, months)
+        self.months = last_months(months, add_months(month_start(as_of), -1))
         self.ids = Ids()
 
     # Identifiers are derived from primary keys: unique per distributor by construction.

@@ -9,12 +9,12 @@ from decimal import Decimal
 
 import pytest
 
+from core.months import add_months, month_start
 from metering.models.billing import (
     BillingDocument,
     BillingPdf,
     MonthlyBill,
     RemanenteMovement,
-    first_of_month,
     normalize_folio,
 )
 from tests.metering.test_billing_support import billing_store, customers  # noqa: F401
@@ -28,7 +28,7 @@ def bills(customer, months: int) -> None:
     MonthlyBill.objects.bulk_create(
         MonthlyBill(
             customer=customer,
-            month=first_of_month(TODAY, back),
+            month=add_months(month_start(TODAY), -back),
             consumption_kwh=Decimal(100 + back),
             charges_clp=1000 * back,
         )
@@ -45,7 +45,7 @@ def documents(customer, kind: str, count: int, prefix: str = "") -> None:
             kind=kind,
             folio=f"{prefix}{1000 + n}",
             issued_on=TODAY - timedelta(days=30 * n),
-            period=first_of_month(TODAY, n + 1),
+            period=add_months(month_start(TODAY), -(n + 1)),
             amount_clp=5000,
             pdf=pdf,
         )

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import connection
 from django.db.models import Count, Max, Min, Sum
 
+from core.months import add_months, month_start
 from demand.models import MonthlyDemand
 from metering.models import (
     Alarm,
@@ -30,7 +31,6 @@ from metering.models import (
     RemanenteMovement,
     ValidationDay,
 )
-from metering.models.billing import first_of_month
 from metering.services.demo import BILL_MONTHS, DAYS, seed_metering
 from metering.services.monitoring import A_MINUS, A_PLUS
 from metering.services.reset import clear_metering_data
@@ -159,7 +159,7 @@ def test_daily_register_reads_add_up_the_intervals_and_meet_the_bills(metered, a
 
 
 def test_one_transformer_balance_is_flagged_and_the_others_are_not(metered, as_of):
-    balances = EnergyBalance.objects.filter(month=first_of_month(as_of, 1))
+    balances = EnergyBalance.objects.filter(month=add_months(month_start(as_of), -1))
     transformers = set(metered.values_list("transformer_id", flat=True))
     assert set(balances.values_list("transformer_id", flat=True)) == transformers
     flagged = balances.filter(flagged=True)
@@ -195,7 +195,7 @@ def test_the_vee_reported_every_day_and_estimated_what_was_missing_or_wrong(demo
 
 def test_the_load_transfer_is_left_out_of_the_feeder_demand(demo_network, as_of):
     transfer = LoadTransfer.objects.get()
-    month = first_of_month(as_of, 1)
+    month = add_months(month_start(as_of), -1)
     demand = MonthlyDemand.objects.get(feeder=transfer.feeder, month=month)
     assert demand.excludes_load_transfer
     with connection.cursor() as cur:
@@ -216,7 +216,11 @@ def test_every_customer_has_thirty_six_months_of_bills(demo_network, as_of):
     )
     assert len(months) == Customer.objects.count()
     assert {(m["n"], m["first"], m["last"]) for m in months} == {
-        (BILL_MONTHS, first_of_month(as_of, BILL_MONTHS), first_of_month(as_of, 1))
+        (
+            BILL_MONTHS,
+            add_months(month_start(as_of), -BILL_MONTHS),
+            add_months(month_start(as_of), -1),
+        )
     }
     assert not MonthlyBill.objects.filter(consumption_kwh__lte=0).exists()
     eg = MonthlyBill.objects.filter(customer__is_eg=True, injection_kwh__gt=0)

@@ -8,9 +8,9 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
+from core.api.renderers import BOM
 from metering.services.dr import DUPLICATE, MAX_MESSAGE_BYTES, OUTCOME_LABELS, Result, receive_xml
 from metering.services.dr.reading import Problem
-from network.api.renderers import BOM
 
 REPORT_HEADER = ["archivo", "message_id", "correlation_id", "resultado", "elemento", "motivo"]
 ORDER = ["applied", "partial", "pending", DUPLICATE, "rejected"]

@@ -7,8 +7,8 @@ from datetime import date
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
+from core.months import parse_month
 from metering.services.monitoring import monitor
-from metering.services.partitions import parse_month
 
 
 def month_arg(value: str) -> date:

@@ -10,11 +10,11 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from core.months import month_start
 from metering.models.billing import (
     BillingDocument,
     EgContract,
     RemanenteMovement,
-    first_of_month,
     normalize_folio,
 )
 
@@ -115,7 +115,7 @@ def past_date(value: str, ctx: Context) -> date:
 
 def past_month(value: str, ctx: Context) -> date:
     month = parse_month(value)
-    if month > first_of_month(ctx.today):
+    if month > month_start(ctx.today):
         raise ValueError("mes futuro")
     return month
 
@@ -214,7 +214,7 @@ BILLS = FileSpec(
 
 
 def check_document(row: dict[str, Any], ctx: Context) -> list[tuple[str, str]]:
-    if row["periodo"] > first_of_month(row["fecha_emision"]):
+    if row["periodo"] > month_start(row["fecha_emision"]):
         return [("periodo", "posterior al mes de emisión")]
     return []
 

@@ -18,13 +18,13 @@ from typing import TextIO
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from core.api.renderers import BOM, csv_value
 from metering.models import (
     DrEventTarget,
     DrProgram,
     PriceNotification,
     ProgramEnrollment,
 )
-from network.api.renderers import BOM, csv_value
 
 State = DrEventTarget.State
 

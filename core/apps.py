@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+
+
+class CoreConfig(AppConfig):
+    """Shared plumbing at the ground floor: it imports no other app of ours."""
+
+    name = "core"
+    verbose_name = "Base común"
