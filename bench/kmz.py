@@ -6,7 +6,7 @@
 Needs the national set (bench/seed_national.py). The national feeders have at most 960 spans,
 so a feeder of --spans spans is grown with the demo generator and loaded with COPY inside a
 transaction that is rolled back: the database is left as it was. Each case times
-`geo.kmz.build_kmz` (the SQL, the KML text and the zip, nothing written to disk) against its
+`maps.kmz.build_kmz` (the SQL, the KML text and the zip, nothing written to disk) against its
 baseline, the same SQL run directly. Target: ≤ 1 s for 5,000 spans. Figures are prepended to
 bench/RESULTS.md.
 """
@@ -44,7 +44,7 @@ def main() -> None:
     from django.db import connection, transaction
     from results import record
 
-    from geo import kmz
+    from maps import kmz
     from network.models import Feeder, Pole
     from network.services import bulk
     from network.services.seed import TABLES

@@ -84,8 +84,8 @@ def main() -> None:
     from results import record
 
     from accounts.models import User
-    from geo.models import TileCache
-    from geo.tiles import cache, services
+    from maps.models import TileCache
+    from maps.tiles import cache, services
     from network.models import Substation
 
     call_command("migrate", verbosity=0)

@@ -8,10 +8,10 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.utils import timezone
 
+from accounts.pages import PortalPage
 from accounts.permissions import sees_metering_monitoring
 from core.months import next_month, parse_month
 from metering.models import Alarm, EnergyBalance
-from portal.views import PortalPage
 
 PAGE_SIZE = 50
 

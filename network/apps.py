@@ -6,4 +6,4 @@ class NetworkConfig(AppConfig):
     verbose_name = "Red"
 
     def ready(self) -> None:
-        from network import signals  # noqa: F401
+        from network import handlers  # noqa: F401  (connects the receivers)

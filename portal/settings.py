@@ -100,6 +100,7 @@ INSTALLED_APPS = [
     "network",
     "demand",
     "metering",
+    "maps",
 ]
 
 # Registration captcha: "simple" is self-hosted and works offline; "recaptcha" (Google) needs

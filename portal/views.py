@@ -6,8 +6,6 @@ and saves as PDF (GUARDAR, `?formato=pdf`) with the same content.
 
 from __future__ import annotations
 
-from django.contrib.auth.mixins import LoginRequiredMixin
-from django.contrib.auth.views import redirect_to_login
 from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
@@ -15,9 +13,11 @@ from django.urls import reverse
 from django.utils.http import urlencode
 from django.views.generic import TemplateView
 
+from accounts.pages import PortalPage, log_access
 from core import pdf
 from core.pagination import paginate
 from demand.models import MonthlyDemand
+from maps.drawing import map_context
 from network.models import (
     Customer,
     Equipment,
@@ -41,12 +41,6 @@ from vnr.models import VnrCode
 GRID_PAGE_SIZE = 20
 ASSET_PAGE_SIZE = 10
 DEMAND_MONTHS = 12
-
-
-def log_access(request: HttpRequest, kind: str, reference: str = "") -> None:
-    from accounts.services import log_access as write
-
-    write(request, kind, reference + (" (PDF)" if pdf.wants_pdf(request) else ""))
 
 
 def search_url(**levels) -> str:
@@ -88,45 +82,6 @@ def without_boundaries(path: str) -> list[str]:
 
 def last_demands(**asset) -> list[MonthlyDemand]:
     return list(MonthlyDemand.objects.filter(**asset).order_by("-month")[:DEMAND_MONTHS])
-
-
-class PortalPage(LoginRequiredMixin, TemplateView):
-    """A page of network data: login, access log, IMPRIMIR and GUARDAR."""
-
-    access_kind = ""
-    pdf_name = "pagina"
-    page_title = ""
-
-    def handle_no_permission(self):
-        return redirect_to_login(self.request.get_full_path())
-
-    def reference(self) -> str:
-        return ""
-
-    def get_context_data(self, **kwargs):
-        context = super().get_context_data(**kwargs)
-        context["printable"] = True
-        context["pdf"] = False
-        context["breadcrumb"] = [(self.page_title, "")] if self.page_title else []
-        return context
-
-    def render_to_response(self, context, **response_kwargs):
-        if self.access_kind:
-            log_access(self.request, self.access_kind, self.reference())
-        if pdf.wants_pdf(self.request):
-            return pdf.render_pdf(
-                self.request, self.template_name, context, context.get("pdf_name", self.pdf_name)
-            )
-        return super().render_to_response(context, **response_kwargs)
-
-
-def map_context(layers_for: str, asset, pdf_mode: bool, title: str = "") -> dict:
-    from geo.services import maps
-
-    layers = getattr(maps, layers_for)(asset)
-    if pdf_mode:
-        return {"map_static": maps.render_static_svg(layers, title=title)}
-    return {"map_html": maps.render_interactive(layers)}
 
 
 class LandingView(TemplateView):

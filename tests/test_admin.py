@@ -18,7 +18,8 @@ from accounts.models import AccessLog, User
 from accounts.services import PLANNER_APPS, PLANNER_EXTRA_MODELS, PLANNERS_GROUP
 from core.admin import EstimatedCountPaginator, estimated_rows
 from demand.models import MonthlyDemand
-from geo.models import Comuna, Region, TileCache
+from geo.models import Comuna, Region
+from maps.models import TileCache
 from metering.models import (
     Alarm,
     BillingDocument,

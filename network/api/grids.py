@@ -18,6 +18,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 
 from geo.lib.utm import DATUM, point_to_utm
+from network import layers
 from network.api.serializers import PRECISION, GeoJSONFromSQL, PointGeometry
 from network.models import (
     Equipment,
@@ -101,7 +102,7 @@ def substations_of_comuna(request: HttpRequest, region, comuna) -> Grid:
     """BUSCAR at level comuna: the substations of the comuna, by id."""
     rows = Substation.objects.filter(comuna=comuna).order_by("code")
     return Grid(
-        name="subestaciones",
+        name=layers.SUBSTATIONS.slug,
         filename=f"subestaciones-comuna-{comuna.code}",
         columns=[
             Column("code", "Id subestación", lambda s: s.code),
@@ -134,7 +135,7 @@ def feeders_of_substation(request: HttpRequest, region, comuna, substation) -> G
         )
     )
     return Grid(
-        name="alimentadores",
+        name=layers.FEEDERS.slug,
         filename=f"alimentadores-{substation.code}",
         columns=[
             Column("code", "Id alimentador", lambda f: f.code),
@@ -161,7 +162,7 @@ def transformers_of_feeder(request: HttpRequest, region, comuna, feeder, only=No
     if only is not None:
         rows = rows.filter(pk=only.pk)
     return Grid(
-        name="transformadores",
+        name=layers.TRANSFORMERS.slug,
         filename=f"transformadores-{feeder.code}",
         columns=[
             Column("code", "Id transformador", lambda t: t.code),
@@ -195,7 +196,7 @@ def _poles(feeder: Feeder, term: str, zone: int) -> Grid:
     if term:
         rows = rows.filter(plate__startswith=term.upper())
     return Grid(
-        name="postes",
+        name=layers.POLES.slug,
         filename=f"postes-{feeder.code}",
         columns=[
             Column("plate", "Placa poste", lambda p: p.plate),
@@ -226,7 +227,7 @@ def _spans(feeder: Feeder, term: str) -> Grid:
         rows = rows.filter(code__startswith=term.upper())
     head = f"S/E {feeder.substation.name}"
     return Grid(
-        name="vanos",
+        name=layers.SPANS.slug,
         filename=f"vanos-{feeder.code}",
         columns=[
             Column("code", "Id vano", lambda s: s.code),
@@ -272,7 +273,7 @@ def _equipment(feeder: Feeder, term: str, zone: int) -> Grid:
     if term:
         rows = rows.filter(code__startswith=term.upper())
     return Grid(
-        name="equipos",
+        name=layers.EQUIPMENT.slug,
         filename=f"equipos-{feeder.code}",
         columns=[
             Column("code", "Id equipo", lambda e: e.code),

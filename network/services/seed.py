@@ -18,7 +18,6 @@ from geo.demo import ensure_demo_geography
 from geo.models import Comuna
 from network.models import Distributor, PowerTransformer, Substation
 from network.services import bulk
-from network.services.outline import refresh_outlines
 from network.services.synthetic import (
     MV_LEVELS,
     STREETS,
@@ -28,7 +27,7 @@ from network.services.synthetic import (
     NetworkGenerator,
     vnr_costs,
 )
-from network.services.topology import network_replaced
+from network.services.topology import announce_replaced
 from vnr.models import VnrCode
 
 
@@ -238,8 +237,7 @@ def seed_network(
         )
         bulk.restore_secondary_structures(saved)
         log("Calculando el trazado generalizado de cada alimentador…")
-        refresh_outlines()
-        network_replaced()
+        announce_replaced()
         for table in ALL_TABLES:
             bulk.reset_sequence(table)
         with connection.cursor() as cur:

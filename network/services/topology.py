@@ -1,20 +1,22 @@
-"""One place where a topology change reaches everything derived from it.
+"""One place where a topology change is announced to everything derived from it.
 
-Planners' edits (admin, through signals), imports and the seed call these functions; they
-refresh the feeders' generalised outlines, drop the cached vector tiles over the area that
-changed, and schedule the feeders' KMZ plans for regeneration once the change is committed.
+Planners' edits (admin, through network.handlers), imports and the seed call these functions;
+they send network.signals.topology_changed or network_replaced. The receivers refresh the
+feeders' generalised outlines (network.handlers), drop the cached vector tiles over the area
+that changed and schedule the feeders' KMZ plans for regeneration (maps.handlers).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from django.conf import settings
 from django.db import connection
 
-from network.services.outline import refresh_outlines
+from network.models import Feeder
+from network.signals import network_replaced, topology_changed
 
 BBox = tuple[float, float, float, float]
+WORLD: BBox = (-180.0, -90.0, 180.0, 90.0)
 
 
 def feeders_extent(feeder_ids: Iterable[int]) -> BBox | None:
@@ -46,32 +48,17 @@ def union(a: BBox | None, b: BBox | None) -> BBox | None:
     return (min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3]))
 
 
-def topology_changed(feeder_ids: Iterable[int], bbox: BBox | None = None) -> None:
+def announce_change(feeder_ids: Iterable[int], bbox: BBox | None = None) -> None:
     """Feeders whose spans, poles, equipment or transformers changed (and the area touched)."""
-    ids = {pk for pk in feeder_ids if pk is not None}
+    ids = frozenset(pk for pk in feeder_ids if pk is not None)
     if not ids and bbox is None:
         return
-    before = feeders_extent(ids)
-    refresh_outlines(ids)
-    area = union(union(before, feeders_extent(ids)), bbox)
-
-    from geo.kmz import regenerate_later
-    from geo.tiles.cache import invalidate_area
-
-    if area is not None:
-        invalidate_area(area)
-    if ids:
-        regenerate_later(ids)
+    # The outlines before the change: the receivers refresh them, and the area they covered
+    # must be redrawn too.
+    area = union(feeders_extent(ids), bbox)
+    topology_changed.send(sender=Feeder, feeder_ids=ids, area=area)
 
 
-def network_replaced() -> None:
-    """The whole network was reloaded (seed): every cached tile and plan is out of date.
-
-    Plans are deleted rather than rebuilt: thousands of feeders would take minutes, and the
-    download view builds a missing plan on demand (`export_kmz --all` builds them all).
-    """
-    from geo.tiles.cache import invalidate_area
-
-    invalidate_area((-180.0, -90.0, 180.0, 90.0))
-    for path in settings.KMZ_DIR.glob("*.kmz"):
-        path.unlink(missing_ok=True)
+def announce_replaced() -> None:
+    """The whole network was reloaded (seed)."""
+    network_replaced.send(sender=Feeder)

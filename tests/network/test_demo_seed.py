@@ -236,9 +236,9 @@ def test_an_admin_edit_drops_the_cached_tiles_over_it_and_rebuilds_the_feeder_pl
 ):
     from django.contrib.gis.geos import Point
 
-    from geo.kmz import kmz_path
-    from geo.models import TileCache
-    from geo.tiles import cache
+    from maps.kmz import kmz_path
+    from maps.models import TileCache
+    from maps.tiles import cache
     from network.models import Pole
 
     settings.KMZ_DIR = tmp_path

@@ -18,6 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from network.models import Distributor
+from network.services.topology import announce_change
 
 from .checks import run_checks
 from .mapping import ORDER, TARGETS, Mapping, load_mapping
@@ -123,18 +124,5 @@ def _distributor(mapping: Mapping, today: date) -> Distributor:
 
 
 def _topology_changed(changes: Changes) -> None:
-    """Tiles, KMZ plans and outlines follow the import (network.services.topology)."""
-    if not changes.feeders and changes.bbox is None:
-        return
-    try:
-        from network.services.topology import topology_changed
-    except ImportError:
-        from network.services.outline import refresh_outlines
-
-        logger.warning(
-            "network.services.topology no existe: sólo se recalculan los trazados "
-            "generalizados (ni teselas ni planos KMZ)"
-        )
-        refresh_outlines(changes.feeders)
-        return
-    topology_changed(changes.feeders, changes.bbox)
+    """Outlines, tiles and KMZ plans follow the import (network.signals.topology_changed)."""
+    announce_change(changes.feeders, changes.bbox)

@@ -30,9 +30,10 @@ from dataclasses import dataclass
 
 from django.db import connection, transaction
 
+from network import layers as registry
 from network.models import Equipment
 
-MAX_ZOOM = 22
+MAX_ZOOM = registry.MAX_ZOOM
 EXTENT = 4096  # tile units per side, the MVT default
 BUFFER = 256  # units drawn beyond each edge: point symbols and line caps are not cut off
 MARGIN = BUFFER / EXTENT  # the same buffer as a fraction of the tile, for the row filter
@@ -75,10 +76,10 @@ LAYERS: dict[str, TileLayer] = {
     layer.name: layer
     for layer in (
         TileLayer(
-            "feeders",
-            "Alimentadores",
-            6,
-            13,
+            registry.FEEDERS.code,
+            registry.FEEDERS.name,
+            registry.FEEDERS.min_zoom,
+            registry.FEEDERS.max_zoom,
             """SELECT f.id, f.code, f.name, f.kind, f.nominal_voltage_kv::float8 AS kv,
                       s.name AS substation, {geom} AS geom
                  FROM network_feeder f JOIN network_substation s ON s.id = f.substation_id
@@ -87,10 +88,10 @@ LAYERS: dict[str, TileLayer] = {
             "f",
         ),
         TileLayer(
-            "spans",
-            "Vanos",
-            14,
-            MAX_ZOOM,
+            registry.SPANS.code,
+            registry.SPANS.name,
+            registry.SPANS.min_zoom,
+            registry.SPANS.max_zoom,
             """SELECT v.id, v.code, v.feeder_id AS feeder, f.code AS feeder_code,
                       v.length_m::float8 AS length_m, v.conductor_material AS conductor,
                       v.phases, v.capacity_a, {geom} AS geom
@@ -100,10 +101,10 @@ LAYERS: dict[str, TileLayer] = {
             "v",
         ),
         TileLayer(
-            "poles",
-            "Postes",
-            15,
-            MAX_ZOOM,
+            registry.POLES.code,
+            registry.POLES.name,
+            registry.POLES.min_zoom,
+            registry.POLES.max_zoom,
             """SELECT p.id, p.plate, p.feeder_id AS feeder, f.code AS feeder_code,
                       p.material, p.mt_voltage_kv::float8 AS kv, p.height_m::float8 AS height_m,
                       {geom} AS geom
@@ -113,10 +114,10 @@ LAYERS: dict[str, TileLayer] = {
             "p",
         ),
         TileLayer(
-            "transformers",
-            "Transformadores de distribución",
-            13,
-            MAX_ZOOM,
+            registry.TRANSFORMERS.code,
+            registry.TRANSFORMERS.name,
+            registry.TRANSFORMERS.min_zoom,
+            registry.TRANSFORMERS.max_zoom,
             """SELECT t.id, t.code, t.plate, t.name, t.capacity_kva::float8 AS kva, t.phases,
                       t.feeder_id AS feeder, f.code AS feeder_code, {geom} AS geom
                  FROM network_transformer t JOIN network_feeder f ON f.id = t.feeder_id
@@ -125,10 +126,10 @@ LAYERS: dict[str, TileLayer] = {
             "t",
         ),
         TileLayer(
-            "equipment",
-            "Equipos",
-            13,
-            MAX_ZOOM,
+            registry.EQUIPMENT.code,
+            registry.EQUIPMENT.name,
+            registry.EQUIPMENT.min_zoom,
+            registry.EQUIPMENT.max_zoom,
             f"""SELECT e.id, e.code, e.kind, {_category_sql()} AS category,
                       e.feeder_id AS feeder, f.code AS feeder_code, {{geom}} AS geom
                  FROM network_equipment e JOIN network_feeder f ON f.id = e.feeder_id
@@ -137,10 +138,10 @@ LAYERS: dict[str, TileLayer] = {
             "e",
         ),
         TileLayer(
-            "substations",
-            "Subestaciones",
-            0,
-            MAX_ZOOM,
+            registry.SUBSTATIONS.code,
+            registry.SUBSTATIONS.name,
+            registry.SUBSTATIONS.min_zoom,
+            registry.SUBSTATIONS.max_zoom,
             """SELECT s.id, s.code, s.name, s.high_voltage_kv::float8 AS kv, {geom} AS geom
                  FROM network_substation s
                 WHERE {bbox}""",
@@ -149,7 +150,7 @@ LAYERS: dict[str, TileLayer] = {
         ),
     )
 }
-COMPOSITE = "red"  # every layer shown at the zoom, in one tile
+COMPOSITE = registry.COMPOSITE
 LAYER_NAMES = (*LAYERS, COMPOSITE)
 
 

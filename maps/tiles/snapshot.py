@@ -1,4 +1,4 @@
-"""GUARDAR of the map page: the view of a permalink as static-map layers (geo.services.maps).
+"""GUARDAR of the map page: the view of a permalink as static-map layers (maps.drawing).
 
 The same zoom rules as the tiles (services.LAYERS), read as GeoJSON from SQL for the lon/lat
 box of the view, each layer capped so that a PDF of a dense view stays a PDF.
@@ -11,14 +11,9 @@ import math
 from django.contrib.gis.geos import GEOSGeometry, Point
 from django.db import connection
 
-from geo.services.maps import (
-    EQUIPMENT_STYLE,
-    FEEDER_PALETTE,
-    SPAN_COLOR,
-    MapFeature,
-    MapLayer,
-)
-from geo.tiles import services
+from maps.drawing import MapFeature, MapLayer
+from maps.tiles import services
+from network import layers as registry
 from network.models import Equipment
 
 PER_LAYER = 3000  # features per layer in a PDF
@@ -68,7 +63,7 @@ def view_layers(
             features=[MapFeature(frame)],
         )
     ]
-    if "feeders" in shown:
+    if registry.FEEDERS.code in shown:
         tolerance = 360.0 / 2**z / 512
         rows = _rows(
             f"""SELECT f.code, f.name, ST_AsGeoJSON(ST_Simplify(f.outline, {tolerance!r}), 6)
@@ -78,15 +73,15 @@ def view_layers(
         )
         layers.append(
             MapLayer(
-                name="Alimentadores",
+                name=registry.FEEDERS.legend,
                 kind="line",
-                color=FEEDER_PALETTE[0],
+                color=registry.FEEDERS.color,
                 weight=1.6,
                 fit=False,
                 features=[MapFeature(label=f"{c} {n}", geojson=g) for c, n, g in rows],
             )
         )
-    if "spans" in shown:
+    if registry.SPANS.code in shown:
         rows = _rows(
             f"""SELECT v.code, ST_AsGeoJSON(v.geom, 6) FROM network_span v
                  WHERE v.geom && {ENVELOPE} ORDER BY v.id LIMIT %(cap)s""",
@@ -94,19 +89,20 @@ def view_layers(
         )
         layers.append(
             MapLayer(
-                name="Vanos",
+                name=registry.SPANS.legend,
                 kind="line",
-                color=SPAN_COLOR,
+                color=registry.SPANS.color,
                 weight=1.4,
                 fit=False,
                 features=[MapFeature(label=c, geojson=g) for c, g in rows],
             )
         )
-    for name, table, label, color, shape, size in (
-        ("poles", "network_pole", "Postes", "#4a4a4a", "circle", 3),
-        ("transformers", "network_transformer", "Transformadores", "#ef8a00", "triangle", 9),
+    # Symbols a little smaller than on the detail maps: a view holds many more of them.
+    for layer, table, size in (
+        (registry.POLES, "network_pole", 3),
+        (registry.TRANSFORMERS, "network_transformer", 9),
     ):
-        if name in shown:
+        if layer.code in shown:
             rows = _rows(
                 f"""SELECT ST_AsGeoJSON(t.location, 6) FROM {table} t
                      WHERE t.location && {ENVELOPE} ORDER BY t.id LIMIT %(cap)s""",
@@ -114,16 +110,16 @@ def view_layers(
             )
             layers.append(
                 MapLayer(
-                    name=label,
+                    name=layer.legend,
                     kind="point",
-                    color=color,
-                    shape=shape,
+                    color=layer.color,
+                    shape=layer.shape,
                     size=size,
                     fit=False,
                     features=[MapFeature(geojson=g) for (g,) in rows],
                 )
             )
-    if "equipment" in shown:
+    if registry.EQUIPMENT.code in shown:
         rows = _rows(
             f"""SELECT e.kind, ST_AsGeoJSON(e.location, 6) FROM network_equipment e
                  WHERE e.location && {ENVELOPE} ORDER BY e.id LIMIT %(cap)s""",
@@ -135,7 +131,7 @@ def view_layers(
             by_category.setdefault(category, []).append(MapFeature(geojson=geojson))
         for category in Equipment.Category:
             if category in by_category:
-                color, shape = EQUIPMENT_STYLE[category]
+                color, shape = registry.EQUIPMENT_STYLE[category]
                 layers.append(
                     MapLayer(
                         name=category.label,
@@ -154,10 +150,10 @@ def view_layers(
     )
     layers.append(
         MapLayer(
-            name="Subestaciones",
+            name=registry.SUBSTATIONS.name,
             kind="point",
-            color="#111111",
-            shape="square",
+            color=registry.SUBSTATIONS.color,
+            shape=registry.SUBSTATIONS.shape,
             size=12,
             fit=False,
             features=[MapFeature(geojson=g) for (g,) in rows],
@@ -168,7 +164,7 @@ def view_layers(
             MapLayer(
                 name=f"Seleccionado: {selected['label']}",
                 kind="point",
-                color="#ffd400",
+                color=registry.SELECTED_COLOR,
                 shape="diamond",
                 size=16,
                 fit=False,

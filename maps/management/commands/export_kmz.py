@@ -7,7 +7,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from geo.kmz import is_stale, write_kmz
+from maps.kmz import is_stale, write_kmz
 from network.models import Feeder
 
 

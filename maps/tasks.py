@@ -1,12 +1,14 @@
-"""Celery tasks of the geo app (eager, in the caller's process, when no broker is configured)."""
+"""Celery tasks of the maps app (eager, in the caller's process, when no broker is configured)."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 
 from celery import shared_task
+from django.db import transaction
 
-from geo.kmz import write_kmz
+from maps.kmz import write_kmz
 from network.models import Feeder
 
 log = logging.getLogger(__name__)
@@ -28,3 +30,12 @@ def regenerate_kmz(feeder_ids: list[int]) -> list[str]:
         else:
             written.append(feeder.code)
     return written
+
+
+def regenerate_later(feeder_ids: Iterable[int]) -> None:
+    """Rewrite these feeders' plans once the current transaction commits (a Celery task)."""
+    ids = sorted({int(pk) for pk in feeder_ids if pk is not None})
+    if not ids:
+        return
+    # robust: a plan that cannot be written must not fail the edit that was just committed.
+    transaction.on_commit(lambda: regenerate_kmz.delay(ids), robust=True)

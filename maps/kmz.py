@@ -1,8 +1,8 @@
 """KMZ plan of a feeder (SPEC point 4): its spans, poles, equipment and transformers.
 
 The plan is a KMZ under `settings.KMZ_DIR`, one per feeder, rewritten when the feeder's topology
-changes (`regenerate_later`, called by the topology hooks) and on download when missing or older
-than the feeder's data (`is_stale`). It opens in Google Earth and QGIS (GDAL's LIBKML driver):
+changes (`maps.tasks.regenerate_later`, called by maps.handlers) and on download when missing or
+older than the feeder's data (`is_stale`). It opens in Google Earth and QGIS (GDAL's LIBKML driver):
 
 - one folder per asset class (a nested KML Document, which Google Earth shows as a folder),
   always present even when empty, so every plan has the same structure; GDAL reads each as a
@@ -24,7 +24,7 @@ import struct
 import tempfile
 import zipfile
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from functools import cache
@@ -33,23 +33,24 @@ from pathlib import Path
 from xml.sax.saxutils import escape
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection
 from django.utils import timezone
 
 from geo.lib.utm import DATUM, presentation_zone, utm_transformer
+from network import layers as registry
 from network.models import Equipment, Feeder, Transformer
 
 CONTENT_TYPE = "application/vnd.google-earth.kmz"
 # Seven decimals of a degree: about 1 cm, finer than any survey of the network.
 COORD_DIGITS = 7
 
-SPANS = "Vanos"
-POLES = "Postes"
+SPANS = registry.SPANS.name
+POLES = registry.POLES.name
 PROTECTION_SWITCHING = "Equipos de protección y maniobra"
-TRANSFORMERS = "Transformadores de distribución"
-COMPENSATION = "Equipos de compensación"
-REGULATORS = "Reguladores de tensión"
-AUTOTRANSFORMERS = "Autotransformadores"
+TRANSFORMERS = registry.TRANSFORMERS.name
+COMPENSATION = Equipment.Category.COMPENSATION.label
+REGULATORS = Equipment.Category.REGULATION.label
+AUTOTRANSFORMERS = Equipment.Category.AUTOTRANSFORMER.label
 # In this order in the plan: (title, id, schema of its attributes). SPEC lists "protection and
 # switching equipment" as one class; each device's kind (and icon) tells a recloser from a switch.
 FOLDERS = (
@@ -74,23 +75,43 @@ FOLDER_OF_CATEGORY = {
 
 # --- Styles ---------------------------------------------------------------------------------
 
-# style id (an Equipment.Kind value for equipment): (icon shape, RGB fill). Protection is red
-# and orange, switching green, compensation purple, regulation yellow, autotransformers cyan.
+# style id (an Equipment.Kind value for equipment): (icon shape, RGB fill). Colours are the
+# layer registry's (network.layers), as on the web maps; each kind of device has its own shape
+# inside its category's colour, so a recloser is told from a fuse.
+K = Equipment.Kind
+KIND_SHAPES = {
+    K.RECLOSER: "diamond",
+    K.BREAKER: "square",
+    K.FUSE: "triangle",
+    K.SWITCH: "diamond",
+    K.SECTIONALIZER: "triangle_down",
+    K.CAPACITOR: "circle",
+    K.REGULATOR: "triangle",
+    K.AUTOTRANSFORMER: "square",
+}
 ICONS: dict[str, tuple[str, tuple[int, int, int]]] = {
-    "poste": ("circle", (120, 120, 120)),
-    "transformador": ("square", (30, 90, 200)),
-    "reconectador": ("diamond", (215, 30, 30)),
-    "interruptor": ("square", (150, 0, 0)),
-    "fusible": ("triangle", (245, 130, 0)),
-    "desconectador": ("diamond", (20, 150, 60)),
-    "seccionalizador": ("triangle_down", (0, 110, 90)),
-    "condensador": ("circle", (140, 60, 190)),
-    "regulador": ("triangle", (235, 200, 0)),
-    "autotransformador": ("square", (0, 170, 190)),
+    "poste": (registry.POLES.shape, registry.hex_rgb(registry.POLES.color)),
+    "transformador": (registry.TRANSFORMERS.shape, registry.hex_rgb(registry.TRANSFORMERS.color)),
+    **{
+        kind.value: (
+            shape,
+            registry.hex_rgb(registry.EQUIPMENT_STYLE[Equipment.CATEGORY_OF[kind]][0]),
+        )
+        for kind, shape in KIND_SHAPES.items()
+    },
 }
 ICON_PX = 32
-# Spans by number of phases: (KML colour aabbggrr, width px).
-SPAN_STYLES = {1: ("ff00b4ff", 1.5), 2: ("ff0080ff", 2.0), 3: ("ff0030e0", 3.0)}
+
+
+def kml_color(color: str) -> str:
+    """#rrggbb as KML writes it: aabbggrr, opaque."""
+    r, g, b = registry.hex_rgb(color)
+    return f"ff{b:02x}{g:02x}{r:02x}"
+
+
+# Spans in the registry's colour, wider with more phases: (KML colour, width px).
+SPAN_STYLES = {phases: (kml_color(registry.SPANS.color), width) for phases, width in
+               ((1, 1.5), (2, 2.0), (3, 3.0))}  # fmt: skip
 
 
 def _png(width: int, height: int, rgba: bytes) -> bytes:
@@ -489,8 +510,8 @@ def latest_as_of(feeder: Feeder) -> date | None:
 def is_stale(feeder: Feeder) -> bool:
     """Whether the plan must be (re)built: missing, or older than the feeder's data.
 
-    Edits reach the plan through `regenerate_later`; the date check is a net for changes made
-    around it (bulk loads, SQL), as far as they move an "as of" date past the file's day.
+    Edits reach the plan through `maps.tasks.regenerate_later`; the date check is a net for changes
+    made around it (bulk loads, SQL), as far as they move an "as of" date past the file's day.
     """
     path = kmz_path(feeder)
     try:
@@ -501,14 +522,3 @@ def is_stale(feeder: Feeder) -> bool:
     newest = latest_as_of(feeder)
     # Data dated in the future must not make the plan stale on every download.
     return newest is not None and min(newest, timezone.localdate()) > built_on
-
-
-def regenerate_later(feeder_ids: Iterable[int]) -> None:
-    """Rewrite these feeders' plans once the current transaction commits (a Celery task)."""
-    ids = sorted({int(pk) for pk in feeder_ids if pk is not None})
-    if not ids:
-        return
-    from geo.tasks import regenerate_kmz
-
-    # robust: a plan that cannot be written must not fail the edit that was just committed.
-    transaction.on_commit(lambda: regenerate_kmz.delay(ids), robust=True)

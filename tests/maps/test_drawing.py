@@ -18,7 +18,7 @@ from django.test import override_settings
 from django.urls import reverse
 from pyproj import Geod
 
-from geo.services.maps import (
+from maps.drawing import (
     MapFeature,
     MapLayer,
     feeder_layers,

@@ -21,7 +21,7 @@ SEARCH_KEYS = {"kind", "layer", "id", "label", "lon", "lat", "bbox", "zoom", "ur
 
 
 def search(client, **params):
-    return client.get(reverse("map_search"), params)
+    return client.get(reverse("maps:search"), params)
 
 
 def config_of(page: str) -> dict:
@@ -145,13 +145,13 @@ def test_anonymous_gets_401_from_the_search(client, demo_network):
 
 
 def test_the_map_page_loads_for_a_logged_in_user_and_is_logged(public_client, demo_network):
-    response = public_client.get(reverse("map"))
+    response = public_client.get(reverse("maps:map"))
 
     assert response.status_code == 200
     page = response.content.decode()
     config = config_of(page)
     assert config["tiles"] == "/tiles/red/{z}/{x}/{y}.mvt"
-    assert config["search"] == reverse("map_search")
+    assert config["search"] == reverse("maps:search")
     assert config["base"] is None  # tests run without a base layer
     assert [layer["name"] for layer in config["layers"]] == [
         "feeders", "spans", "poles", "transformers", "equipment", "substations"
@@ -161,7 +161,7 @@ def test_the_map_page_loads_for_a_logged_in_user_and_is_logged(public_client, de
 
 
 def test_the_map_page_has_no_external_url(public_client, demo_network):
-    page = public_client.get(reverse("map")).content.decode()
+    page = public_client.get(reverse("maps:map")).content.decode()
     assert re.findall(r"https?://|//[a-z0-9.-]+\.[a-z]{2,}/", page) == []
     for script in re.findall(r'<script src="([^"]+)"', page):
         assert script.startswith("/static/")
@@ -175,7 +175,7 @@ def test_the_map_page_has_no_external_url(public_client, demo_network):
 def test_the_base_layer_comes_from_the_setting(public_client, demo_network, settings):
     settings.MAP_BASE_LAYER_URL = "/teselas-base/{z}/{x}/{y}.png"
     settings.MAP_BASE_LAYER_ATTRIBUTION = "Mapa base propio"
-    config = config_of(public_client.get(reverse("map")).content.decode())
+    config = config_of(public_client.get(reverse("maps:map")).content.decode())
     assert config["base"] == {
         "url": "/teselas-base/{z}/{x}/{y}.png",
         "attribution": "Mapa base propio",
@@ -183,7 +183,7 @@ def test_the_base_layer_comes_from_the_setting(public_client, demo_network, sett
 
 
 def test_anonymous_users_are_sent_to_login_from_the_map_page(client):
-    response = client.get(reverse("map"))
+    response = client.get(reverse("maps:map"))
     assert response.status_code == 302
     assert reverse("login") in response["Location"]
 
@@ -191,7 +191,7 @@ def test_anonymous_users_are_sent_to_login_from_the_map_page(client):
 def test_a_permalink_opens_on_its_view_and_selected_asset(public_client, demo_network):
     pole = Pole.objects.order_by("pk")[3]
     page = public_client.get(
-        reverse("map"), {"lat": "-33.05", "lon": "-71.6", "z": "16", "sel": f"poste:{pole.pk}"}
+        reverse("maps:map"), {"lat": "-33.05", "lon": "-71.6", "z": "16", "sel": f"poste:{pole.pk}"}
     ).content.decode()
     config = config_of(page)
     assert config["view"] == {"lat": -33.05, "lon": -71.6, "z": 16}
@@ -200,7 +200,9 @@ def test_a_permalink_opens_on_its_view_and_selected_asset(public_client, demo_ne
 
 def test_a_bad_permalink_falls_back_to_the_whole_network(public_client, demo_network):
     config = config_of(
-        public_client.get(reverse("map"), {"lat": "nan", "lon": "x", "z": "99"}).content.decode()
+        public_client.get(
+            reverse("maps:map"), {"lat": "nan", "lon": "x", "z": "99"}
+        ).content.decode()
     )
     assert config["view"] is None
     west, south, east, north = config["extent"]
@@ -209,7 +211,7 @@ def test_a_bad_permalink_falls_back_to_the_whole_network(public_client, demo_net
 
 def test_a_search_in_the_address_selects_the_asset_without_script(public_client, demo_network):
     transformer = Transformer.objects.order_by("pk")[2]
-    response = public_client.get(reverse("map"), {"q": transformer.plate})
+    response = public_client.get(reverse("maps:map"), {"q": transformer.plate})
     config = config_of(response.content.decode())
     assert config["selected"]["id"] == transformer.pk
     assert transformer.code in response.content.decode()
@@ -218,7 +220,7 @@ def test_a_search_in_the_address_selects_the_asset_without_script(public_client,
 def test_guardar_renders_the_view_as_a_pdf_map_with_legend(public_client, demo_network):
     pole = Pole.objects.order_by("pk")[3]
     response = public_client.get(
-        reverse("map"),
+        reverse("maps:map"),
         {
             "lat": pole.location.y,
             "lon": pole.location.x,

@@ -23,7 +23,7 @@ from django.db import connection
 from django.db.backends.utils import CursorDebugWrapper, CursorWrapper
 
 from accounts.sessions import SessionLogin, login_row, login_sql
-from geo.tiles import services
+from maps.tiles import services
 
 CACHE_MAX_ZOOM = 16
 

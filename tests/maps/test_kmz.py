@@ -17,7 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import AccessLog
-from geo.kmz import (
+from maps.kmz import (
     AUTOTRANSFORMERS,
     COMPENSATION,
     CONTENT_TYPE,
@@ -30,9 +30,9 @@ from geo.kmz import (
     build_kmz,
     is_stale,
     kmz_path,
-    regenerate_later,
     write_kmz,
 )
+from maps.tasks import regenerate_later
 from network.models import Equipment, Feeder, Span
 
 pytestmark = pytest.mark.django_db
@@ -187,7 +187,7 @@ def test_every_style_has_its_icon_inside_the_kmz(feeder):
 def test_logged_in_user_downloads_the_plan_and_the_access_is_logged(
     kmz_dir, feeder, public_client, public_user
 ):
-    response = public_client.get(reverse("feeder_kmz", args=[feeder.pk]))
+    response = public_client.get(reverse("maps:feeder_kmz", args=[feeder.pk]))
 
     assert response.status_code == 200
     assert response["Content-Type"] == CONTENT_TYPE
@@ -202,7 +202,7 @@ def test_logged_in_user_downloads_the_plan_and_the_access_is_logged(
 def test_feeder_page_links_to_the_plan(kmz_dir, feeder, public_client):
     page = public_client.get(reverse("network:feeder", args=[feeder.pk])).content.decode()
 
-    assert reverse("feeder_kmz", args=[feeder.pk]) in page
+    assert reverse("maps:feeder_kmz", args=[feeder.pk]) in page
 
 
 def test_download_serves_a_fresh_plan_without_rebuilding_it(kmz_dir, feeder, public_client):
@@ -210,7 +210,7 @@ def test_download_serves_a_fresh_plan_without_rebuilding_it(kmz_dir, feeder, pub
     path.parent.mkdir(parents=True)
     path.write_bytes(b"stored plan")
 
-    response = public_client.get(reverse("feeder_kmz", args=[feeder.pk]))
+    response = public_client.get(reverse("maps:feeder_kmz", args=[feeder.pk]))
 
     assert b"".join(response.streaming_content) == b"stored plan"
 
@@ -224,14 +224,14 @@ def test_download_rebuilds_a_plan_older_than_the_feeder_data(kmz_dir, feeder, pu
     Span.objects.filter(pk=feeder.spans.first().pk).update(as_of=timezone.localdate())
     assert is_stale(feeder)
 
-    response = public_client.get(reverse("feeder_kmz", args=[feeder.pk]))
+    response = public_client.get(reverse("maps:feeder_kmz", args=[feeder.pk]))
 
     assert b"".join(response.streaming_content).startswith(b"PK")
     assert not is_stale(feeder)
 
 
 def test_anonymous_visitor_is_sent_to_login(kmz_dir, feeder, client):
-    url = reverse("feeder_kmz", args=[feeder.pk])
+    url = reverse("maps:feeder_kmz", args=[feeder.pk])
 
     response = client.get(url)
 
@@ -243,7 +243,7 @@ def test_anonymous_visitor_is_sent_to_login(kmz_dir, feeder, client):
 def test_unknown_feeder_is_not_found(kmz_dir, public_client, demo_network):
     missing = (Feeder.objects.order_by("-pk").values_list("pk", flat=True).first() or 0) + 1
 
-    response = public_client.get(reverse("feeder_kmz", args=[missing]))
+    response = public_client.get(reverse("maps:feeder_kmz", args=[missing]))
 
     assert response.status_code == 404
 

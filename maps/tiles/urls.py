@@ -1,6 +1,6 @@
 from django.urls import path, register_converter
 
-from geo.tiles import views
+from maps.tiles import views
 
 
 class SignedInt:

@@ -4,6 +4,7 @@
 legend, click to inspect, search box, distance tool. Its permalink is the page's own query
 string (`lat`, `lon`, `z`, `sel=<kind>:<pk>`), so IMPRIMIR prints the view and GUARDAR renders
 that same view on the server as a static map. `map_search` answers the search box in JSON.
+`feeder_kmz` downloads a feeder's KMZ plan (SPEC point 4).
 """
 
 from __future__ import annotations
@@ -12,44 +13,40 @@ import math
 import re
 
 from django.conf import settings
+from django.contrib.auth.decorators import login_required
 from django.contrib.gis.db.models import Extent
 from django.contrib.gis.geos import GEOSGeometry
 from django.db.models import Q
-from django.http import HttpRequest, JsonResponse
+from django.http import FileResponse, HttpRequest, JsonResponse
+from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.views.decorators.http import require_safe
 
+from accounts.pages import PortalPage, log_access
 from core import pdf
-from geo.services.maps import EQUIPMENT_STYLE, FEEDER_PALETTE
-from geo.tiles import services as tiles
+from maps.drawing import render_static_svg
+from maps.kmz import CONTENT_TYPE, is_stale, kmz_path, write_kmz
+from maps.tiles import services as tiles
+from maps.tiles.snapshot import view_bbox, view_layers
+from network import layers as registry
 from network.models import Customer, Equipment, Feeder, Pole, Span, Substation, Transformer
-from portal.views import PortalPage, log_access
 
 # Search-box terms: identifiers, plates, customer numbers, and substation or feeder names.
 TERM = re.compile(r"^[\w .,'()/-]{1,60}$")
 CHILE = (-75.7, -55.9, -66.4, -17.5)  # framing when there is no network at all
 
 # Kinds as the access log and the permalink name them -> tile layer.
-LAYER_OF = {
-    "subestacion": "substations",
-    "alimentador": "feeders",
-    "transformador": "transformers",
-    "poste": "poles",
-    "vano": "spans",
-    "equipo": "equipment",
-}
-KIND_OF = {layer: kind for kind, layer in LAYER_OF.items()}
+LAYER_OF = {kind: code for code, kind in registry.KIND_OF_LAYER.items()}
 
-# How each layer is drawn: the map script and the legend read the same table.
-STYLE = {
-    "feeders": {"kind": "line", "color": FEEDER_PALETTE[0], "weight": 2.5},
-    "spans": {"kind": "line", "color": "#1f5fa8", "weight": 2},
-    "poles": {"kind": "point", "color": "#4a4a4a", "radius": 2.5},
-    "transformers": {"kind": "point", "color": "#ef8a00", "radius": 5},
-    "equipment": {"kind": "point", "color": "#c62828", "radius": 4.5},
-    "substations": {"kind": "point", "color": "#111111", "radius": 7},
-}
+
+def _style(layer: registry.Layer) -> dict:
+    """How the map script draws a layer (the legend reads the same entry)."""
+    if layer.kind == "line":
+        return {"kind": "line", "color": layer.color, "weight": layer.weight}
+    return {"kind": "point", "color": layer.color, "radius": layer.radius}
+
+
 POINT_ZOOM = {"subestacion": 14, "transformador": 17, "poste": 18, "equipo": 17, "vano": 17}
 
 
@@ -248,7 +245,7 @@ class MapView(PortalPage):
                 "label": layer.label,
                 "minZoom": layer.min_zoom,
                 "maxZoom": layer.max_zoom,
-                **STYLE[layer.name],
+                **_style(registry.LAYERS[layer.name]),
             }
             for layer in tiles.LAYERS.values()
         ]
@@ -256,7 +253,7 @@ class MapView(PortalPage):
             "tiles": reverse("tiles:tile", args=[tiles.COMPOSITE, 0, 0, 0]).replace(
                 "/0/0/0.mvt", "/{z}/{x}/{y}.mvt"
             ),
-            "search": reverse("map_search"),
+            "search": reverse("maps:search"),
             "base": (
                 {
                     "url": settings.MAP_BASE_LAYER_URL,
@@ -266,12 +263,12 @@ class MapView(PortalPage):
                 else None
             ),
             "layers": layers,
-            "palette": list(FEEDER_PALETTE),
+            "palette": list(registry.FEEDER_PALETTE),
             "equipment": {
                 kind.value: {
                     "label": kind.label,
                     "category": Equipment.CATEGORY_OF[kind].label,
-                    "color": EQUIPMENT_STYLE[Equipment.CATEGORY_OF[kind]][0],
+                    "color": registry.EQUIPMENT_STYLE[Equipment.CATEGORY_OF[kind]][0],
                 }
                 for kind in Equipment.Kind
             },
@@ -289,7 +286,8 @@ class MapView(PortalPage):
             config=config,
             layers=layers,
             equipment_legend=[
-                (category.label, EQUIPMENT_STYLE[category][0]) for category in Equipment.Category
+                (category.label, registry.EQUIPMENT_STYLE[category][0])
+                for category in Equipment.Category
             ],
             query=query,
             message=message,
@@ -301,9 +299,6 @@ class MapView(PortalPage):
 
     def snapshot(self, view: dict | None, selected: dict | None, extent) -> dict:
         """GUARDAR: the view as a static map (the detail maps' SVG, with legend and scale)."""
-        from geo.services.maps import render_static_svg
-        from geo.tiles.snapshot import view_bbox, view_layers
-
         if view is None and selected is not None:
             zoom = selected["zoom"] or 15
             view = {"lat": selected["lat"], "lon": selected["lon"], "z": zoom}
@@ -318,3 +313,18 @@ class MapView(PortalPage):
             "view_zoom": z,
             "view_bbox": [round(v, 5) for v in bbox],
         }
+
+
+@require_safe
+@login_required
+def feeder_kmz(request: HttpRequest, pk: int) -> FileResponse:
+    """The stored plan; built first when it is missing or older than the feeder's data."""
+    feeder = get_object_or_404(Feeder.objects.only("pk", "code"), pk=pk)
+    path = write_kmz(feeder) if is_stale(feeder) else kmz_path(feeder)
+    log_access(request, "kmz", feeder.code)
+    return FileResponse(
+        path.open("rb"),
+        as_attachment=True,
+        filename=f"alimentador-{feeder.code}.kmz",
+        content_type=CONTENT_TYPE,
+    )

@@ -1,4 +1,4 @@
-"""GET /tiles/<layer>/<z>/<x>/<y>.mvt: a vector tile for the map page (geo.tiles.services).
+"""GET /tiles/<layer>/<z>/<x>/<y>.mvt: a vector tile for the map page (maps.tiles.services).
 
 Same rule as the pages: only a logged-in user sees network data. Tiles are fetched by the
 map's script, so an anonymous request gets 401 rather than a redirect to the login page (a
@@ -22,7 +22,8 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_safe
 
 from accounts.sessions import load_login, login_is_valid, recent_login
-from geo.tiles import cache, services
+from maps.tiles import cache, services
+from network.layers import layer_code
 
 CONTENT_TYPE = "application/vnd.mapbox-vector-tile"
 CACHE_CONTROL = "private, max-age=300"
@@ -45,10 +46,13 @@ def _matches(header: str, etag: str) -> bool:
 def tile(request: HttpRequest, layer: str, z: int, x: int, y: int) -> HttpResponse:
     if settings.SESSION_COOKIE_NAME not in request.COOKIES:
         return _unauthorized()
-    if layer not in services.LAYER_NAMES:
+    # Spanish or English names (network.layers); one cache entry either way.
+    name = layer_code(layer)
+    if name is None:
         return HttpResponse(
             f"Capa desconocida: {layer[:30]}", status=404, content_type="text/plain"
         )
+    layer = name
     if not services.valid_address(z, x, y):
         return HttpResponse(
             f"Tesela fuera de rango: {z}/{x}/{y}"[:80], status=400, content_type="text/plain"

@@ -15,8 +15,8 @@ from django.utils import timezone
 
 from accounts import sessions
 from accounts.models import User
-from geo.models import TileCache
-from geo.tiles import cache, services
+from maps.models import TileCache
+from maps.tiles import cache, services
 from network.models import Equipment, Feeder, Pole, Span, Substation, Transformer
 
 pytestmark = pytest.mark.django_db

@@ -1,0 +1,247 @@
+"""The static map of the PDFs: the same layers as an inline SVG with legend, scale bar and
+north arrow (WeasyPrint runs no JavaScript)."""
+
+from __future__ import annotations
+
+import math
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from django.contrib.gis.geos import GEOSGeometry
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
+
+from maps.drawing.features import MapLayer, degrees_per_metre
+from maps.drawing.features import ordered as lines_first
+from maps.drawing.style import FONT, SVG_NS, line_attrs, point_stroke, symbol
+
+
+@dataclass
+class _Frame:
+    """Local metric projection (equirectangular at the centre latitude) fitted to a frame."""
+
+    lon0: float
+    lat0: float
+    m_per_deg_lon: float
+    m_per_deg_lat: float
+    px_per_m: float
+    cx: float
+    cy: float
+
+    def xy(self, lon: float, lat: float) -> tuple[float, float]:
+        x = (lon - self.lon0) * self.m_per_deg_lon * self.px_per_m
+        y = (lat - self.lat0) * self.m_per_deg_lat * self.px_per_m
+        return self.cx + x, self.cy - y
+
+
+def _fit(layers: Sequence[MapLayer], x: float, y: float, w: float, h: float) -> _Frame:
+    extents = [
+        f.geometry.extent
+        for layer in layers
+        if layer.fit
+        for f in layer.features
+        if f.geometry is not None and not f.geometry.empty
+    ]
+    if not extents:  # nothing to frame on: frame on the context instead
+        extents = [f.geometry.extent for layer in layers for f in layer.features] or [
+            (-70.65, -33.45, -70.65, -33.45)
+        ]
+    xmin = min(e[0] for e in extents)
+    ymin = min(e[1] for e in extents)
+    xmax = max(e[2] for e in extents)
+    ymax = max(e[3] for e in extents)
+    lon0, lat0 = (xmin + xmax) / 2, (ymin + ymax) / 2
+    dlon, dlat = degrees_per_metre(lat0)
+    width_m = max((xmax - xmin) / dlon, 200.0)
+    height_m = max((ymax - ymin) / dlat, 200.0)
+    margin = 0.92  # keep symbols clear of the frame
+    px_per_m = min(w * margin / width_m, h * margin / height_m)
+    return _Frame(lon0, lat0, 1 / dlon, 1 / dlat, px_per_m, x + w / 2, y + h / 2)
+
+
+def _path_data(geom: GEOSGeometry, frame: _Frame) -> str:
+    kind = geom.geom_type
+    if kind in ("MultiLineString", "MultiPolygon", "GeometryCollection", "Polygon"):
+        return "".join(_path_data(g, frame) for g in geom)
+    if kind in ("LineString", "LinearRing"):
+        points = [frame.xy(lon, lat) for lon, lat in geom.coords]
+        return "M" + "L".join(f"{px:.1f} {py:.1f}" for px, py in points)
+    return ""
+
+
+def _point_coords(geom: GEOSGeometry) -> list[tuple[float, float]]:
+    kind = geom.geom_type
+    if kind == "Point":
+        return [geom.coords[:2]]
+    if kind == "MultiPoint":
+        return [g.coords[:2] for g in geom]
+    return [geom.centroid.coords[:2]]
+
+
+def _nice_length(max_m: float) -> float:
+    """The largest 1, 2 or 5 × 10^k metres not longer than `max_m`."""
+    exponent = math.floor(math.log10(max_m))
+    for step in (5, 2, 1):
+        if step * 10**exponent <= max_m:
+            return step * 10**exponent
+    return 10 ** (exponent - 1) * 5
+
+
+def _length_label(metres: float) -> str:
+    text = f"{metres / 1000:g} km" if metres >= 1000 else f"{metres:g} m"
+    return text.replace(".", ",")
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    lines: list[str] = []
+    for word in text.split():
+        if lines and len(lines[-1]) + 1 + len(word) <= width:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return lines or [""]
+
+
+def render_static_svg(
+    layers: list[MapLayer], width: int = 900, height: int = 520, title: str = ""
+) -> SafeString:
+    """An inline SVG map for WeasyPrint: features, legend, scale bar, north arrow, frame."""
+    uid = uuid.uuid4().hex[:10]
+    pad = 8
+    panel_w = 240
+    top = pad + (28 if title else 0)
+    map_x, map_y = pad, top
+    map_w = width - 2 * pad - panel_w - 10
+    map_h = height - top - pad
+    frame = _fit(layers, map_x, map_y, map_w, map_h)
+    ordered = lines_first(layers)
+
+    parts = [
+        f'<svg xmlns="{SVG_NS}" width="{width}" height="{height}" viewBox="0 0 {width} {height}"'
+        f' font-family="{FONT}" role="img" aria-label="{escape(title or "Mapa")}">',
+        f'<defs><clipPath id="clip-{uid}"><rect x="{map_x}" y="{map_y}" width="{map_w}"'
+        f' height="{map_h}"/></clipPath></defs>',
+        f'<rect x="0" y="0" width="{width}" height="{height}" fill="#ffffff"/>',
+        f'<rect x="{map_x}" y="{map_y}" width="{map_w}" height="{map_h}" fill="#f7f7f4"/>',
+    ]
+    if title:
+        parts.append(
+            f'<text x="{pad}" y="{pad + 17}" font-size="16" font-weight="bold" fill="#222">'
+            f"{escape(title)}</text>"
+        )
+    parts.append(f'<g clip-path="url(#clip-{uid})">')
+    shown: set[int] = set()
+    for index, layer in enumerate(ordered):
+        parts.append(f'<g class="layer" data-layer="{escape(layer.name)}">')
+        if layer.kind == "point":
+            for feature in layer.features:
+                for lon, lat in _point_coords(feature.geometry):
+                    px, py = frame.xy(lon, lat)
+                    if map_x <= px <= map_x + map_w and map_y <= py <= map_y + map_h:
+                        shown.add(index)
+                    parts.append(
+                        symbol(layer.shape, px, py, layer.size, layer.color, point_stroke(layer))
+                    )
+        else:
+            d = "".join(_path_data(f.geometry, frame) for f in layer.features)
+            if d:
+                parts.append(f'<path d="{d}" {line_attrs(layer)}/>')
+                if any(
+                    _inside(f.geometry, frame, map_x, map_y, map_w, map_h) for f in layer.features
+                ):
+                    shown.add(index)
+        parts.append("</g>")
+    parts.append("</g>")
+
+    parts.append(_north_arrow(map_x + map_w - 24, map_y + 14))
+    parts.append(_scale_bar(frame.px_per_m, map_x + 12, map_y + map_h - 14, map_w))
+    parts.append(
+        f'<rect x="{map_x}" y="{map_y}" width="{map_w}" height="{map_h}" fill="none"'
+        f' stroke="#333333" stroke-width="0.8"/>'
+    )
+
+    # Legend: every layer, in the caller's order.
+    lx = map_x + map_w + 10
+    ly = map_y
+    parts.append(
+        f'<g class="legend"><rect x="{lx}" y="{ly}" width="{panel_w}" height="{map_h}"'
+        f' fill="#ffffff" stroke="#333333" stroke-width="0.8"/>'
+        f'<text x="{lx + 10}" y="{ly + 20}" font-size="14" font-weight="bold" fill="#222">'
+        f"Leyenda</text>"
+    )
+    y = ly + 40
+    for layer in layers:
+        name = layer.name
+        if ordered.index(layer) not in shown:
+            name += " (fuera del encuadre)"
+        lines = _wrap(name, 25)
+        sym_y = y - 4
+        if layer.kind == "point":
+            size = min(max(layer.size, 6), 14)
+            parts.append(
+                symbol(layer.shape, lx + 22, sym_y, size, layer.color, point_stroke(layer))
+            )
+        else:
+            attrs = line_attrs(layer, min(layer.weight, 5))
+            parts.append(f'<path d="M{lx + 10} {sym_y}H{lx + 34}" {attrs}/>')
+        for k, text in enumerate(lines):
+            parts.append(
+                f'<text x="{lx + 44}" y="{y + k * 16}" font-size="13" fill="#222">'
+                f"{escape(text)}</text>"
+            )
+        y += 16 * len(lines) + 8
+    parts.append("</g></svg>")
+    return mark_safe("".join(parts))
+
+
+def _inside(geom: GEOSGeometry, frame: _Frame, x: float, y: float, w: float, h: float) -> bool:
+    xmin, ymin, xmax, ymax = geom.extent
+    left, bottom = frame.xy(xmin, ymin)
+    right, top = frame.xy(xmax, ymax)
+    return left <= x + w and right >= x and top <= y + h and bottom >= y
+
+
+def _north_arrow(x: float, y: float) -> str:
+    return (
+        f'<g class="north-arrow"><circle cx="{x}" cy="{y + 16}" r="15" fill="#ffffff"'
+        f' fill-opacity="0.85" stroke="#333" stroke-width="0.6"/>'
+        f'<path d="M{x} {y + 4}L{x + 6} {y + 24}L{x} {y + 19}Z" fill="#222"/>'
+        f'<path d="M{x} {y + 4}L{x - 6} {y + 24}L{x} {y + 19}Z" fill="#ffffff" stroke="#222"'
+        f' stroke-width="0.8"/>'
+        f'<text x="{x}" y="{y + 2}" font-size="11" font-weight="bold" text-anchor="middle"'
+        f' fill="#222">N</text></g>'
+    )
+
+
+def _scale_bar(px_per_m: float, x: float, y: float, map_w: float) -> str:
+    metres = _nice_length(map_w * 0.25 / px_per_m)
+    label = _length_label(metres)
+    length = metres * px_per_m
+    lead = int(f"{metres:e}"[0])
+    segments = 5 if lead == 5 else 4
+    seg = length / segments
+    parts = [
+        f'<g class="scale-bar" data-metres="{metres:g}" data-px="{length:.2f}">',
+        f'<rect x="{x - 8}" y="{y - 22}" width="{length + 16 + 3.5 * len(label):.1f}"'
+        f' height="30" fill="#ffffff" fill-opacity="0.85"/>',
+    ]
+    for i in range(segments):
+        fill = "#222222" if i % 2 == 0 else "#ffffff"
+        parts.append(
+            f'<rect x="{x + i * seg:.2f}" y="{y - 5}" width="{seg:.2f}" height="5" fill="{fill}"'
+            f' stroke="#222222" stroke-width="0.6"/>'
+        )
+    parts.append(
+        f'<rect class="scale-bar-length" x="{x:.2f}" y="{y - 5}" width="{length:.2f}" height="5"'
+        f' fill="none" stroke="#222222" stroke-width="0.8"/>'
+    )
+    parts.append(
+        f'<text x="{x}" y="{y - 9}" font-size="12" text-anchor="middle" fill="#222">0</text>'
+    )
+    parts.append(
+        f'<text x="{x + length:.2f}" y="{y - 9}" font-size="12" text-anchor="middle" fill="#222">'
+        f"{label}</text>"
+    )
+    parts.append("</g>")
+    return "".join(parts)
