@@ -179,7 +179,7 @@ def test_malformed_json_is_a_400(world, head_end):
 
 
 def test_a_message_over_the_size_limit_is_refused_unread(world, head_end, monkeypatch):
-    monkeypatch.setattr("metering.api.dr.MAX_MESSAGE_BYTES", 100)
+    monkeypatch.setattr("metering.api.views.MAX_MESSAGE_BYTES", 100)
 
     response = post_xml(as_user(head_end), fixture("02_event_dlc.xml"))
 

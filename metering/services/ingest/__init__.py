@@ -24,24 +24,37 @@ same file are loaded.
 
 from __future__ import annotations
 
-import csv
-import hashlib
-import struct
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
 import numpy as np
 import psycopg
-from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
 from metering import cim
-from metering.models import IngestRun, MeterEventType, ReadingType
+from metering.models import IngestRun
 from metering.services import partitions
+from metering.services.ingest.catalog import Catalog, Channels
+from metering.services.ingest.events import insert_events
+from metering.services.ingest.pgcopy import (
+    CHUNK_ROW,
+    COPY_TO_CHUNK,
+    COPY_TO_STORE,
+    STORE_ROW,
+    copy_payload,
+)
+from metering.services.ingest.report import (
+    IngestResult,
+    Report,
+    default_report_path,
+    file_sha256,
+    thousands,
+)
+from metering.services.ingest.staged import CHUNK_TABLE, INSERT_INTERVALS, INSERT_REGISTERS
 from metering.services.sources import (
     Batch,
     Event,
@@ -52,300 +65,16 @@ from metering.services.sources import (
     sniff_format,
 )
 
-CHANNEL_CACHE = 200_000  # (meter, reading type) pairs remembered while reading one file
-REPORT_COLUMNS = ["archivo", "ubicación", "campo", "motivo", "medidor", "valor"]
-
-# The rows of a batch on the careful path, and register reads, staged before a set-based
-# insert; they stay here until the insert has answered (and, on the rare path, been explained).
-CHUNK_TABLE = """
-    CREATE TEMPORARY TABLE metering_chunk (
-        line bigint NOT NULL,
-        channel_id integer NOT NULL,
-        ts timestamptz NOT NULL,
-        value double precision NOT NULL,
-        quality smallint NOT NULL,
-        register boolean NOT NULL
-    ) ON COMMIT DROP
-"""
-COPY_TO_STORE = (
-    "COPY metering_intervalreading (channel_id, run_id, ts, value, quality) "
-    "FROM STDIN (FORMAT BINARY)"
-)
-COPY_TO_CHUNK = "COPY metering_chunk FROM STDIN (FORMAT BINARY)"
-COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0)
-COPY_TRAILER = struct.pack(">h", -1)
-
-
-def _copy_row(*fields: tuple[str, str]) -> tuple[np.dtype, np.ndarray]:
-    """A row of PostgreSQL's binary COPY format as a numpy record: the field count, then each
-    field's length and value, big-endian; and a template row with the count and lengths set.
-    A batch of rows is then packed column by column, without a Python call per row."""
-    spec: list[tuple[str, str]] = [("count", ">i2")]
-    for name, kind in fields:
-        spec += [(f"{name}_length", ">i4"), (name, kind)]
-    dtype = np.dtype(spec)
-    template = np.zeros(1, dtype)
-    template["count"] = len(fields)
-    for name, kind in fields:
-        template[f"{name}_length"] = np.dtype(kind).itemsize
-    return dtype, template
-
-
-STORE_ROW = _copy_row(
-    ("channel_id", ">i4"), ("run_id", ">i4"), ("ts", ">i8"), ("value", ">f8"), ("quality", ">i2")
-)
-CHUNK_ROW = _copy_row(
-    ("line", ">i8"),
-    ("channel_id", ">i4"),
-    ("ts", ">i8"),
-    ("value", ">f8"),
-    ("quality", ">i2"),
-    ("register", "?"),
-)
-
-
-def copy_payload(row: tuple[np.dtype, np.ndarray], **columns: np.ndarray | int | bool) -> bytes:
-    """Binary COPY data (header, rows, trailer) from columns of equal length (or constants)."""
-    dtype, template = row
-    size = max(np.size(column) for column in columns.values())
-    rows = np.empty(size, dtype)
-    rows[:] = template
-    for name, column in columns.items():
-        rows[name] = column
-    return COPY_HEADER + rows.tobytes() + COPY_TRAILER
-
-
-# The careful path, one statement per batch: every line is compared with what was stored before
-# the statement (its snapshot does not see the rows it inserts), the first line of each key
-# the store lacks is inserted, and the comparison says why a line did not go in: a later line
-# of a key the batch repeats, a key an earlier batch of this file stored, or one an earlier run
-# stored (the same value: counted as already loaded; another: reported). Answers the lines to
-# report and one row of counts.
-REPORT = """
-    SELECT 'line' AS kind, c.line, m.serial, c.value,
-           coalesce(c.stored, c.first_value) AS kept, coalesce(c.this_run, false) AS this_run,
-           c.first_line, NULL::bigint, NULL::bigint, NULL::bigint
-      FROM compared c
-      JOIN metering_meter m ON m.id = {meter}
-     WHERE c.line > c.first_line OR c.this_run OR c.value <> c.stored
-     UNION ALL
-    SELECT 'counts', NULL, NULL, NULL, NULL, NULL, NULL,
-           (SELECT count(*) FROM inserted),
-           count(*) FILTER (WHERE c.line = c.first_line AND c.stored IS NULL),
-           count(*) FILTER (WHERE c.line = c.first_line AND NOT c.this_run
-                              AND c.value = c.stored)
-      FROM compared c
-"""
-INSERT_INTERVALS = """
-    WITH source AS MATERIALIZED (
-        SELECT line, channel_id, ts, value, quality,
-               first_value(line) OVER same_key AS first_line,
-               first_value(value) OVER same_key AS first_value
-          FROM metering_chunk
-         WHERE NOT register
-        WINDOW same_key AS (PARTITION BY channel_id, ts ORDER BY line)
-    ), compared AS MATERIALIZED (
-        SELECT s.line, s.channel_id, s.ts, s.value, s.quality, s.first_line, s.first_value,
-               r.value AS stored, r.run_id = %(run)s AS this_run
-          FROM source s
-          LEFT JOIN metering_intervalreading r ON r.channel_id = s.channel_id AND r.ts = s.ts
-    ), inserted AS (
-        INSERT INTO metering_intervalreading (channel_id, run_id, ts, value, quality)
-        SELECT channel_id, %(run)s, ts, value, quality FROM compared
-         WHERE line = first_line AND stored IS NULL
-         ORDER BY channel_id, ts
-        ON CONFLICT (channel_id, ts) DO NOTHING
-        RETURNING 1
-    )
-""" + REPORT.format(meter="(SELECT meter_id FROM metering_channel WHERE id = c.channel_id)")
-INSERT_REGISTERS = """
-    WITH source AS MATERIALIZED (
-        SELECT s.line, c.meter_id, rt.obis_id, s.ts, s.value, s.quality,
-               first_value(s.line) OVER same_key AS first_line,
-               first_value(s.value) OVER same_key AS first_value
-          FROM metering_chunk s
-          JOIN metering_channel c ON c.id = s.channel_id
-          JOIN metering_readingtype rt ON rt.id = c.reading_type_id
-         WHERE s.register
-        WINDOW same_key AS (PARTITION BY c.meter_id, rt.obis_id, s.ts ORDER BY s.line)
-    ), compared AS MATERIALIZED (
-        SELECT s.line, s.meter_id, s.obis_id, s.ts, s.value, s.quality, s.first_line,
-               s.first_value, r.value::double precision AS stored,
-               r.run_id = %(run)s AS this_run
-          FROM source s
-          LEFT JOIN metering_registerread r
-            ON r.meter_id = s.meter_id AND r.obis_id = s.obis_id AND r.ts = s.ts
-    ), inserted AS (
-        INSERT INTO metering_registerread (meter_id, obis_id, ts, value, quality, run_id)
-        SELECT meter_id, obis_id, ts, value, quality, %(run)s FROM compared
-         WHERE line = first_line AND stored IS NULL
-        ON CONFLICT (meter_id, obis_id, ts) DO NOTHING
-        RETURNING 1
-    )
-""" + REPORT.format(meter="c.meter_id")
-
-
-def thousands(number: int) -> str:
-    return f"{number:,}".replace(",", ".")
-
-
-@dataclass
-class IngestResult:
-    run: IngestRun
-    values_read: int = 0
-    inserted: int = 0
-    registers_inserted: int = 0
-    events_inserted: int = 0
-    already_present: int = 0
-    rejected: int = 0
-    report_path: Path | None = None
-    fatal: str = ""
-    header: cim.Header | None = None
-    rejections: list[Rejection] = field(default_factory=list)  # the first ones, for display
-
-    def summary(self) -> str:
-        if self.fatal:
-            return f"{self.run.file_name}: archivo rechazado: {self.fatal}"
-        return (
-            f"{self.run.file_name}: {thousands(self.values_read)} valores leídos, "
-            f"{thousands(self.inserted)} lecturas de intervalo y "
-            f"{thousands(self.registers_inserted)} de registro nuevas, "
-            f"{thousands(self.events_inserted)} eventos, "
-            f"{thousands(self.already_present)} ya cargados, "
-            f"{thousands(self.rejected)} rechazados"
-        )
-
-
-class _Report:
-    """Rejections streamed to CSV as they come (a big bad file must not fill memory)."""
-
-    KEEP = 50
-
-    def __init__(self, path: Path, file_name: str, result: IngestResult) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.path = path
-        self.file_name = file_name
-        self.result = result
-        self.handle = open(path, "w", encoding="utf-8-sig", newline="")  # noqa: SIM115
-        self.writer = csv.writer(self.handle, delimiter=";")
-        self.writer.writerow(REPORT_COLUMNS)
-
-    def add(self, rejection: Rejection) -> None:
-        self.result.rejected += 1
-        if len(self.result.rejections) < self.KEEP:
-            self.result.rejections.append(rejection)
-        self.writer.writerow(
-            [
-                self.file_name,
-                rejection.where,
-                rejection.field,
-                rejection.reason,
-                rejection.meter,
-                rejection.value,
-            ]
-        )
-
-    def close(self) -> None:
-        self.handle.close()
-
-
-class _Catalog:
-    """Reading types (by CIM code and by an unambiguous OBIS code) and event types."""
-
-    def __init__(self) -> None:
-        self.types: dict[str, tuple[int, bool]] = {}
-        by_obis: dict[str, list[tuple[int, bool]]] = {}
-        for pk, code, minutes, obis in ReadingType.objects.values_list(
-            "pk", "code", "interval_minutes", "obis__code"
-        ):
-            entry = (pk, minutes == 0)
-            self.types[code] = entry
-            by_obis.setdefault(obis, []).append(entry)
-        self.ambiguous = {code for code, entries in by_obis.items() if len(entries) > 1}
-        for code, entries in by_obis.items():
-            if len(entries) == 1:
-                self.types.setdefault(code, entries[0])
-        self.events = dict(MeterEventType.objects.values_list("code", "pk"))
-
-    def reading_type(self, code: str) -> tuple[int, bool] | str:
-        """(id, is_register), or the reason the code is not accepted."""
-        found = self.types.get(code)
-        if found:
-            return found
-        if code in self.ambiguous:
-            return f"el código OBIS {code} corresponde a varios tipos de lectura: use el código CIM"
-        return f"tipo de lectura desconocido: {code[:60]}"
-
-    def event_type(self, code: str) -> int | None:
-        parts = code.split(".")
-        return self.events.get(".".join(parts[-3:])) if len(parts) >= 3 else None
-
-
-class _Channels:
-    """(meter serial, reading type code as written in the file) → (channel id, is_register),
-    or the reason it is refused (unknown meter or reading type). Resolved a chunk at a time;
-    channels are created for known meters and reading types. Bounded: emptied when full."""
-
-    def __init__(self, catalog: _Catalog) -> None:
-        self.catalog = catalog
-        self.known: dict[tuple[str, str], tuple[int, bool] | str] = {}
-
-    def resolve(self, pairs: set[tuple[str, str]]) -> None:
-        missing = pairs - self.known.keys()
-        if not missing:
-            return
-        if len(self.known) + len(missing) > CHANNEL_CACHE:
-            self.known.clear()
-        asked: list[tuple[str, str, int, bool]] = []
-        for serial, code in missing:
-            found = self.catalog.reading_type(code)
-            if isinstance(found, str):
-                self.known[(serial, code)] = found
-            else:
-                asked.append((serial, code, *found))
-        if not asked:
-            return
-        serials = [a[0] for a in asked]
-        types = [a[2] for a in asked]
-        with connection.cursor() as cur:
-            cur.execute(
-                """
-                INSERT INTO metering_channel (meter_id, reading_type_id)
-                SELECT m.id, p.reading_type_id
-                  FROM unnest(%s::text[], %s::int[]) AS p(serial, reading_type_id)
-                  JOIN metering_meter m ON m.serial = p.serial
-                ON CONFLICT (meter_id, reading_type_id) DO NOTHING
-                """,
-                [serials, types],
-            )
-            cur.execute(
-                """
-                SELECT c.id
-                  FROM unnest(%s::text[], %s::int[]) WITH ORDINALITY
-                       AS p(serial, reading_type_id, n)
-                  LEFT JOIN metering_meter m ON m.serial = p.serial
-                  LEFT JOIN metering_channel c
-                    ON c.meter_id = m.id AND c.reading_type_id = p.reading_type_id
-                 ORDER BY p.n
-                """,
-                [serials, types],
-            )
-            for (serial, code, _, register), (channel,) in zip(asked, cur.fetchall(), strict=True):
-                self.known[(serial, code)] = (
-                    (channel, register) if channel is not None else "medidor desconocido"
-                )
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def default_report_path(run: IngestRun) -> Path:
-    return Path(settings.METERING_REPORTS_DIR) / f"lecturas_{run.pk}.csv"
+__all__ = [
+    "COPY_TO_STORE",
+    "STORE_ROW",
+    "IngestResult",
+    "IngestRun",
+    "copy_payload",
+    "default_report_path",
+    "ingest_file",
+    "thousands",
+]
 
 
 def ingest_file(
@@ -359,7 +88,7 @@ def ingest_file(
     path = Path(path)
     run = IngestRun.objects.create(file_name=path.name, sha256=file_sha256(path), file_format="?")
     result = IngestResult(run=run)
-    report = _Report(report_path or default_report_path(run), path.name, result)
+    report = Report(report_path or default_report_path(run), path.name, result)
     result.report_path = report.path
     try:
         with transaction.atomic():
@@ -397,7 +126,7 @@ def ingest_file(
 
 
 def _load(
-    path: Path, result: IngestResult, report: _Report, progress: Callable[[int], None] | None
+    path: Path, result: IngestResult, report: Report, progress: Callable[[int], None] | None
 ) -> None:
     result.run.file_format = sniff_format(path)
     headers: list[cim.Header] = []
@@ -450,6 +179,9 @@ class _Rows:
         return self.take(np.lexsort((stamps, channels)))
 
 
+# The loader stays in this module rather than a submodule of its own: it looks COPY_TO_STORE
+# up here when it copies, so replacing metering.services.ingest.COPY_TO_STORE (the tests do,
+# to make a COPY fail) still reaches it.
 class _Loader:
     """Batches of values into the store. The interval rows of a batch are sent by a worker
     thread, which waits on PostgreSQL (without the GIL) while this thread reads the next batch;
@@ -458,14 +190,14 @@ class _Loader:
     way out, whatever happened."""
 
     def __init__(
-        self, result: IngestResult, report: _Report, progress: Callable[[int], None] | None
+        self, result: IngestResult, report: Report, progress: Callable[[int], None] | None
     ) -> None:
         self.result = result
         self.report = report
         self.progress = progress
         self.run_id = result.run.pk
-        self.catalog = _Catalog()
-        self.channels = _Channels(self.catalog)
+        self.catalog = Catalog()
+        self.channels = Channels(self.catalog)
         self.events: list[tuple[Event, int]] = []
         self.values_read = 0
         self.timestamps = Timestamps()
@@ -716,7 +448,7 @@ class _Loader:
         if len(self.events) >= 1000:
             self.wait()
             with connection.cursor() as cur:
-                self.result.events_inserted += _insert_events(
+                self.result.events_inserted += insert_events(
                     cur, self.events, self.run_id, self.report
                 )
             self.events.clear()
@@ -724,43 +456,6 @@ class _Loader:
     def finish(self) -> None:
         self.wait()
         with connection.cursor() as cur:
-            self.result.events_inserted += _insert_events(
-                cur, self.events, self.run_id, self.report
-            )
+            self.result.events_inserted += insert_events(cur, self.events, self.run_id, self.report)
             self.events.clear()
             cur.execute("DROP TABLE metering_chunk")
-
-
-def _insert_events(cur, events: list[tuple[Event, int]], run_id: int, report: _Report) -> int:
-    if not events:
-        return 0
-    serials = sorted({event.meter for event, _ in events})
-    cur.execute("SELECT serial, id FROM metering_meter WHERE serial = ANY(%s)", [serials])
-    meters = dict(cur.fetchall())
-    rows = []
-    for event, type_id in events:
-        meter = meters.get(event.meter)
-        if meter is None:
-            report.add(
-                Rejection(
-                    f"línea {event.line} (EndDeviceEvents)",
-                    "Meter",
-                    "medidor desconocido",
-                    event.meter,
-                )
-            )
-            continue
-        rows.append((meter, type_id, event.ts, run_id))
-    inserted = 0
-    for start in range(0, len(rows), 1000):
-        batch = rows[start : start + 1000]
-        cur.execute(
-            """
-            INSERT INTO metering_meterevent (meter_id, event_type_id, ts, run_id)
-            SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::timestamptz[], %s::int[])
-            ON CONFLICT (meter_id, event_type_id, ts) DO NOTHING
-            """,
-            [list(column) for column in zip(*batch, strict=True)],
-        )
-        inserted += cur.rowcount
-    return inserted

@@ -24,20 +24,25 @@ from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
     extend_schema,
-    extend_schema_field,
     extend_schema_view,
-    inline_serializer,
 )
-from rest_framework import mixins, serializers, status, viewsets
+from rest_framework import mixins, status, viewsets
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import BaseParser, JSONParser
-from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.api import AccessLogged
-from accounts.permissions import reads_demand_response
 from core.api.pagination import IdCursorPagination, NumberPagination
+from metering.api.permissions import CanIngestDr, CanReadDr, ReadsOrIngests
+from metering.api.serializers import (
+    RESULT,
+    EventSerializer,
+    MessageSerializer,
+    ProgramSerializer,
+    TargetSerializer,
+    with_state_counts,
+)
 from metering.models import DrEvent, DrEventTarget, DrMessage, DrProgram
 from metering.services.dr import (
     DUPLICATE,
@@ -49,37 +54,7 @@ from metering.services.dr import (
     write_participation_csv,
 )
 
-INGEST_PERMISSION = "metering.ingest_dr_messages"
-READ_PERMISSION = "metering.view_drevent"
 CODE = r"[^/]+"
-
-
-class CanReadDr(BasePermission):
-    message = (
-        "Solo el perfil SEC, los planificadores y las cuentas autorizadas consultan la "
-        "respuesta a la demanda."
-    )
-
-    def has_permission(self, request, view) -> bool:
-        return reads_demand_response(request.user, READ_PERMISSION)
-
-
-class CanIngestDr(BasePermission):
-    message = "Esta cuenta no tiene permiso para enviar mensajes de respuesta a la demanda."
-
-    def has_permission(self, request, view) -> bool:
-        user = request.user
-        return bool(user and user.is_authenticated and user.has_perm(INGEST_PERMISSION))
-
-
-class ReadsOrIngests(BasePermission):
-    # The integration account reads back what became of its messages.
-    message = CanReadDr.message
-
-    def has_permission(self, request, view) -> bool:
-        return CanReadDr().has_permission(request, view) or CanIngestDr().has_permission(
-            request, view
-        )
 
 
 class XMLMessageParser(BaseParser):
@@ -96,150 +71,6 @@ class XMLMessageParser(BaseParser):
 
 class TextXMLMessageParser(XMLMessageParser):
     media_type = "text/xml"
-
-
-# Serializers ------------------------------------------------------------------------------
-
-
-class ProgramSerializer(serializers.ModelSerializer):
-    """Programa CPP o DLC con sus precios y la cantidad de clientes inscritos hoy."""
-
-    kind_label = serializers.CharField(source="get_kind_display", read_only=True)
-    enrolled_customers = serializers.IntegerField(read_only=True)
-
-    class Meta:
-        model = DrProgram
-        fields = [
-            "code",
-            "name",
-            "kind",
-            "kind_label",
-            "tariff",
-            "base_price_clp_kwh",
-            "critical_price_clp_kwh",
-            "incentive_clp_kwh",
-            "enrolled_customers",
-            "as_of",
-        ]
-
-
-class StateCountsSerializer(serializers.Serializer):
-    total = serializers.IntegerField()
-    sent = serializers.IntegerField()
-    acknowledged = serializers.IntegerField()
-    opted_in = serializers.IntegerField()
-    opted_out = serializers.IntegerField()
-
-
-class EventSerializer(serializers.ModelSerializer):
-    """Evento DR: programa, señal, periodo y cuántos dispositivos hay en cada estado."""
-
-    program = serializers.CharField(source="program.code", read_only=True)
-    signal_label = serializers.CharField(source="get_signal_display", read_only=True)
-    devices = serializers.SerializerMethodField()
-
-    class Meta:
-        model = DrEvent
-        fields = [
-            "correlation_id",
-            "mrid",
-            "program",
-            "signal",
-            "signal_label",
-            "starts_at",
-            "ends_at",
-            "level",
-            "mandatory",
-            "price_clp_kwh",
-            "reason",
-            "issued_at",
-            "canceled_at",
-            "devices",
-        ]
-
-    @extend_schema_field(StateCountsSerializer)
-    def get_devices(self, event) -> dict:
-        return {name: getattr(event, f"n_{name}") for name in STATES}
-
-
-STATES = ("total", "sent", "acknowledged", "opted_in", "opted_out")
-
-
-def with_state_counts(events: QuerySet) -> QuerySet:
-    counts = {"n_total": Count("targets")}
-    for state in STATES[1:]:
-        counts[f"n_{state}"] = Count("targets", filter=Q(targets__state=state))
-    return events.annotate(**counts)
-
-
-class TargetSerializer(serializers.ModelSerializer):
-    """Un dispositivo HAN en un evento: su estado y cuándo acusó recibo y respondió."""
-
-    event = serializers.CharField(source="event_correlation_id", read_only=True)
-    program = serializers.CharField(source="program_code", read_only=True)
-    device = serializers.CharField(source="device_mrid", read_only=True)
-    device_kind = serializers.CharField(read_only=True)
-    customer_number = serializers.CharField(read_only=True)
-    state_label = serializers.CharField(source="get_state_display", read_only=True)
-
-    class Meta:
-        model = DrEventTarget
-        fields = [
-            "id",
-            "event",
-            "program",
-            "device",
-            "device_kind",
-            "customer_number",
-            "state",
-            "state_label",
-            "acknowledged_at",
-            "answered_at",
-            "updated_at",
-        ]
-
-
-class ProblemSerializer(serializers.Serializer):
-    where = serializers.CharField(help_text="Elemento del mensaje (ruta).")
-    reason = serializers.CharField(help_text="Por qué no se tomó.")
-
-
-class MessageSerializer(serializers.ModelSerializer):
-    """Un mensaje DR recibido y qué se hizo con él."""
-
-    outcome_label = serializers.CharField(source="get_outcome_display", read_only=True)
-    problems = ProblemSerializer(many=True, read_only=True)
-
-    class Meta:
-        model = DrMessage
-        fields = [
-            "message_id",
-            "correlation_id",
-            "verb",
-            "noun",
-            "source",
-            "sent_at",
-            "received_at",
-            "channel",
-            "outcome",
-            "outcome_label",
-            "problems",
-        ]
-
-
-RESULT = inline_serializer(
-    "DrMessageResult",
-    {
-        "messageId": serializers.CharField(),
-        "correlationId": serializers.CharField(),
-        "outcome": serializers.ChoiceField(
-            choices=["applied", "partial", "pending", "rejected", DUPLICATE]
-        ),
-        "outcomeLabel": serializers.CharField(),
-        "previousOutcome": serializers.CharField(allow_null=True),
-        "problems": ProblemSerializer(many=True),
-    },
-)
 
 
 # Filters ----------------------------------------------------------------------------------
