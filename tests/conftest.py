@@ -32,10 +32,10 @@ def planner(django_user_model):
 @pytest.fixture(scope="session")
 def demo_network(django_db_setup, django_db_blocker) -> dict[str, int]:
     """The demo data set, loaded once per test session (tests still roll back their own rows)."""
-    from network.services.seed import seed_network
+    from portal.services import seed_demo
 
     with django_db_blocker.unblock():
-        return seed_network("demo", progress=False, log=lambda _: None)
+        return seed_demo("demo", progress=False, log=lambda _: None)
 
 
 @pytest.fixture
@@ -59,3 +59,66 @@ def pytest_collection_modifyitems(items):
     # Browser tests run last: their live server commits, and the flush after them empties the
     # database, which would take the session's demo data set away from the tests that follow.
     items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
+
+
+# --- Personas: the six profiles of SPEC.md's table (healthchecks' alice/bob/charlie) ---------
+
+PERSONAS = ("anonymous", "public", "client", "eg", "sec", "planner")
+PASSWORD = "clave-segura-123"
+
+
+@pytest.fixture
+def client_user(demo_network, django_user_model):
+    """A customer of the demo network, without generation, with an account of their own."""
+    from network.models import Customer
+
+    customer = Customer.objects.filter(is_eg=False).order_by("pk").first()
+    return django_user_model.objects.create_user(
+        "cliente_demo", "cliente@example.cl", PASSWORD, profile="client", customer=customer
+    )
+
+
+@pytest.fixture
+def eg_user(demo_network, django_user_model):
+    """An EG (net billing) customer of the demo network, with an account of their own."""
+    from network.models import Customer
+
+    customer = Customer.objects.filter(is_eg=True).order_by("pk").first()
+    return django_user_model.objects.create_user(
+        "cliente_eg_demo", "eg@example.cl", PASSWORD, profile="eg", customer=customer
+    )
+
+
+@pytest.fixture
+def sec_user(django_user_model):
+    return django_user_model.objects.create_user(
+        "auditor_sec", "auditor@sec.example.cl", PASSWORD, profile="sec"
+    )
+
+
+@pytest.fixture
+def persona_users(public_user, client_user, eg_user, sec_user, planner) -> dict:
+    """Each persona's user (None for the anonymous visitor), over the demo network."""
+    return {
+        "anonymous": None,
+        "public": public_user,
+        "client": client_user,
+        "eg": eg_user,
+        "sec": sec_user,
+        "planner": planner,
+    }
+
+
+@pytest.fixture
+def login_as(persona_users):
+    """A test client logged in as the named persona (a new client each call)."""
+    from django.test import Client
+
+    def login(name: str) -> Client:
+        browser = Client()
+        user = persona_users[name]
+        if user is not None:
+            browser.force_login(user)
+        return browser
+
+    return login

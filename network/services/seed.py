@@ -1,4 +1,5 @@
-"""`seed_demo`: load a synthetic distributor at demo or national scale with COPY."""
+"""The network part of `seed_demo` (portal.services.seed_demo orchestrates it with the other
+apps' seeds): a synthetic distributor at demo or national scale, loaded with COPY."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from django.contrib.gis.geos import Point
 from django.db import connection, transaction
 from tqdm import tqdm
 
+from core.months import today
 from geo.demo import COMUNAS as DEMO_COMUNAS
 from geo.demo import ensure_demo_geography
 from geo.models import Comuna
@@ -127,12 +129,12 @@ def _comunas_for(scale_name: str) -> list[Comuna]:
     if scale_name == "demo":
         ensure_demo_geography()
         codes = [c[0] for c in DEMO_COMUNAS]
-        comunas = list(Comuna.objects.filter(code__in=codes).select_related("region"))
+        comunas = list(Comuna.objects.with_boundary().filter(code__in=codes))
         return sorted(comunas, key=lambda c: codes.index(c.code))
     comunas = list(
-        Comuna.objects.filter(boundary__isnull=False)
+        Comuna.objects.with_boundary()
+        .filter(boundary__isnull=False)
         .exclude(code="12202")  # Antártica: no distribution network
-        .select_related("region")
         .order_by("code")
     )
     if not comunas:
@@ -147,32 +149,31 @@ def seed_network(
     force: bool = False,
     progress: bool = True,
     log: Callable[[str], None] = print,
+    rng: random.Random | None = None,
 ) -> dict[str, int]:
-    """Replace the network with a synthetic distributor; return the row counts loaded."""
+    """Replace the network with a synthetic distributor; return the row counts loaded.
+
+    The rows of other apps that point at the network (accounts linked to customers, metering)
+    must be gone first: the caller removes them (portal.services.seed_demo). `rng`, when
+    given, is the generator the caller's later seeds go on with (the same seed, the same data).
+    """
     scale = SCALES[scale_name]
-    as_of = as_of or date.today()
+    as_of = as_of or today()
     if holds_foreign_data() and not force:
         raise SeedRefused(
             "La base de datos contiene datos de red que no son de demostración; "
             "use --force para reemplazarlos."
         )
     started = time.monotonic()
-    rng = random.Random(seed)
+    rng = rng or random.Random(seed)
     counts = dict.fromkeys([*TABLES, "substations", "power_transformers", "vnr"], 0)
 
     with transaction.atomic():
         comunas = _comunas_for(scale_name)
-        from accounts.models import User
-        from metering.services.reset import clear_metering_data
-
-        # Accounts tied to the customers being replaced are demo accounts: they go too, with
-        # every meter, reading and bill of the network being replaced.
-        User.objects.filter(customer__isnull=False).delete()
         with connection.cursor() as cur:
-            # Check the rows written so far now: ALTER TABLE and TRUNCATE refuse pending
-            # trigger events.
+            # Check the rows written so far now (the caller's deletions among them): ALTER
+            # TABLE and TRUNCATE refuse pending trigger events.
             cur.execute("SET CONSTRAINTS ALL IMMEDIATE")
-        clear_metering_data()
         saved = bulk.drop_secondary_structures(ALL_TABLES)
         with connection.cursor() as cur:
             cur.execute(f"TRUNCATE {', '.join(ALL_TABLES)} RESTART IDENTITY")
@@ -243,10 +244,6 @@ def seed_network(
         with connection.cursor() as cur:
             for table in ALL_TABLES:
                 cur.execute(f"ANALYZE {table}")
-        if scale_name == "demo":
-            from metering.services.demo import seed_metering
-
-            counts.update(seed_metering(rng, as_of, log))
     counts["seconds"] = round(time.monotonic() - started)
     return counts
 

@@ -13,6 +13,7 @@ from django.contrib.gis.measure import D
 from django.contrib.sessions.backends.db import SessionStore
 
 from network.models import Feeder, Pole, Substation
+from portal.services import seed_demo
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = [
@@ -50,10 +51,8 @@ def lone_point_on(feeder: Feeder) -> tuple[float, float] | None:
     return None
 
 
-def seed_demo() -> None:
-    from network.services.seed import seed_network
-
-    seed_network("demo", progress=False, log=lambda _: None)
+def reload_demo() -> None:
+    seed_demo("demo", progress=False, log=lambda _: None)
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -63,7 +62,7 @@ def demo_set_left_in_place(django_db_setup, django_db_blocker):
     yield
     with django_db_blocker.unblock():
         if not Feeder.objects.exists():
-            seed_demo()
+            reload_demo()
 
 
 @pytest.fixture
@@ -71,7 +70,7 @@ def scene(demo_network, django_user_model):
     """Everything the tests pick, and a logged-in session, read before the browser's event
     loop starts (Django refuses synchronous queries inside it)."""
     if not Feeder.objects.exists():  # flushed by the previous test of this module
-        seed_demo()
+        reload_demo()
     feeder, point = None, None
     for candidate in Feeder.objects.filter(outline__isnull=False).order_by("pk"):
         point = lone_point_on(candidate)

@@ -10,8 +10,8 @@ from django.http import HttpRequest
 from demand.models import MonthlyDemand
 from geo.demo import COMUNAS
 from network.models import Customer, Distributor, Equipment, Feeder, Transformer
-from network.services.seed import SeedRefused, seed_network
 from network.services.synthetic import VNR_CATALOGUE, FeederPlan, NetworkGenerator
+from portal.services import SeedRefused, seed_demo
 
 pytestmark = pytest.mark.django_db
 
@@ -182,9 +182,9 @@ def test_the_same_seed_grows_the_same_feeder_and_another_seed_a_different_one():
 def test_seed_refuses_to_overwrite_non_demo_data_unless_forced(demo_network):
     Distributor.objects.create(code="REAL", name="Distribuidora Real S.A.")
     with pytest.raises(SeedRefused):
-        seed_network("demo", progress=False, log=lambda _: None)
+        seed_demo("demo", progress=False, log=lambda _: None)
     assert Distributor.objects.filter(code="REAL").exists()
-    counts = seed_network("demo", force=True, progress=False, log=lambda _: None)
+    counts = seed_demo("demo", force=True, progress=False, log=lambda _: None)
     assert not Distributor.objects.filter(code="REAL").exists()
     assert counts["poles"] == demo_network["poles"]
 
@@ -280,7 +280,7 @@ def test_reseeding_replaces_the_metering_data_of_the_old_network(demo_network, t
     )
     assert ingest_file(path, report_path=tmp_path / "r.csv").inserted == 1
 
-    seed_network("demo", progress=False, log=lambda _: None)
+    seed_demo("demo", progress=False, log=lambda _: None)
 
     assert not Meter.objects.filter(serial="M-OLD").exists()
     # Only the new demo's own runs and readings remain: the old file's are gone.

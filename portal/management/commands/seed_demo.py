@@ -4,8 +4,7 @@ from datetime import date
 
 from django.core.management.base import BaseCommand, CommandError
 
-from accounts.services import ensure_demo_planner
-from network.services.seed import SCALES, SeedRefused, holds_demo_data, seed_network
+from portal.services import SCALES, SeedRefused, demo_accounts, holds_demo_data, seed_demo
 
 
 class Command(BaseCommand):
@@ -39,10 +38,10 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         if options["keep_existing"] and holds_demo_data():
             self.stdout.write("Datos de demostración ya cargados; nada que hacer.")
-            self._demo_planner(options)
+            self._demo_accounts(options)
             return
         try:
-            counts = seed_network(
+            counts = seed_demo(
                 options["scale"],
                 seed=options["seed"],
                 as_of=options["as_of"],
@@ -59,9 +58,8 @@ class Command(BaseCommand):
             f"{counts['transformers']:,} transformadores, {counts['customers']:,} clientes, "
             f"{counts['demands']:,} demandas mensuales en {counts['seconds']} s."
         )
-        self._demo_planner(options)
+        self._demo_accounts(options)
 
-    def _demo_planner(self, options) -> None:
-        if options["scale"] == "demo":
-            credentials = ensure_demo_planner()
-            self.stdout.write(f"Planificador de demostración en /admin/: {credentials}")
+    def _demo_accounts(self, options) -> None:
+        for line in demo_accounts(options["scale"]):
+            self.stdout.write(line)

@@ -1,0 +1,240 @@
+"""Every URL pattern × the six personas, against the access rule declared for it here.
+
+A URL added without a rule fails `test_every_url_pattern_has_a_declared_rule`; a rule the
+server does not keep fails `test_each_url_answers_each_persona_as_its_rule_says`. The rules
+follow SPEC.md's profile table (accounts/permissions.py holds them on the server side).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+from django.contrib.admin.sites import site
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from network.models import Customer, Equipment, Feeder, Pole, Span, Substation, Transformer
+from tests.conftest import PERSONAS
+
+pytestmark = pytest.mark.django_db
+
+REGISTERED = PERSONAS[1:]
+OK = {200}
+LOGIN = {302}  # to the login page
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Expected status codes for each persona; `args` builds the URL's arguments from the
+    sample data (None: the pattern takes none)."""
+
+    statuses: dict[str, set[int]]
+    args: str | None = None
+    query: str = ""
+
+
+def everyone(codes: set[int] = OK) -> dict[str, set[int]]:
+    return dict.fromkeys(PERSONAS, codes)
+
+
+def registered(codes: set[int] = OK, anonymous: set[int] = LOGIN) -> dict[str, set[int]]:
+    return {"anonymous": anonymous, **dict.fromkeys(REGISTERED, codes)}
+
+
+def only(allowed: tuple[str, ...], denied: set[int], anonymous: set[int]) -> dict:
+    return {
+        "anonymous": anonymous,
+        **{p: (OK if p in allowed else denied) for p in REGISTERED},
+    }
+
+
+NETWORK_PAGE = registered()
+NETWORK_API = registered(anonymous={403})  # DRF: no login page to send an API client to
+SEC_API = only(("sec",), {403}, {403})
+MONITORING = only(("sec", "planner"), {403}, LOGIN)
+DR_READ = only(("sec", "planner"), {403}, {403})
+TILE = registered({200, 204}, anonymous={401})
+ACCOUNT_PAGE = registered()
+# Login and registration: a logged-in user is sent on to the portal.
+ANONYMOUS_ONLY = {"anonymous": OK, **dict.fromkeys(REGISTERED, {302})}
+
+RULES: dict[str, Rule] = {
+    "landing": Rule(everyone()),
+    "login": Rule(ANONYMOUS_ONLY),
+    "logout": Rule(dict.fromkeys(PERSONAS, {405})),  # POST only
+    "register": Rule(ANONYMOUS_ONLY),
+    "password_reset": Rule(everyone()),
+    "password_reset_done": Rule(everyone()),
+    "password_reset_confirm": Rule(everyone(), args="reset"),
+    "password_reset_complete": Rule(everyone()),
+    "password_change": Rule(ACCOUNT_PAGE),
+    "password_change_done": Rule(ACCOUNT_PAGE),
+    "captcha-image": Rule(everyone({404, 410}), args="captcha"),  # an unknown key: gone
+    "captcha-image-2x": Rule(everyone({404, 410}), args="captcha"),
+    "captcha-audio": Rule(everyone({404, 410}), args="captcha"),
+    "captcha-refresh": Rule(everyone({200, 404})),  # answers only XMLHttpRequest (404 else)
+    "network:search": Rule(NETWORK_PAGE),
+    "network:options": Rule(registered(anonymous={401}), args="level", query="parent={region}"),
+    "network:substation": Rule(NETWORK_PAGE, args="substation"),
+    "network:feeder": Rule(NETWORK_PAGE, args="feeder"),
+    "network:transformer": Rule(NETWORK_PAGE, args="transformer"),
+    "network:transformer_search": Rule(NETWORK_PAGE),
+    "network:vnr": Rule(NETWORK_PAGE),
+    "maps:map": Rule(NETWORK_PAGE),
+    "maps:search": Rule(registered(anonymous={401}), query="q={substation_code}"),
+    "maps:feeder_kmz": Rule(NETWORK_PAGE, args="feeder"),
+    "tiles:tile": Rule(TILE, args="tile"),
+    "api:grid-location": Rule(NETWORK_API, query="region={region}&comuna={comuna}"),
+    "api:grid-feeder-assets": Rule(NETWORK_API, args="feeder", query="tipo=poste"),
+    "api:token": Rule(registered({405}, anonymous={403})),  # POST only
+    "api:schema": Rule(NETWORK_API),
+    "api:docs": Rule(NETWORK_PAGE),  # a page (Swagger UI): anonymous visitors go to login
+    "api:region-list": Rule(NETWORK_API),
+    "api:region-detail": Rule(NETWORK_API, args="region"),
+    "api:comuna-list": Rule(NETWORK_API),
+    "api:comuna-detail": Rule(NETWORK_API, args="comuna"),
+    "api:substation-list": Rule(NETWORK_API),
+    "api:substation-detail": Rule(NETWORK_API, args="substation"),
+    "api:feeder-list": Rule(NETWORK_API),
+    "api:feeder-detail": Rule(NETWORK_API, args="feeder"),
+    "api:span-list": Rule(NETWORK_API),
+    "api:span-detail": Rule(NETWORK_API, args="span"),
+    "api:pole-list": Rule(NETWORK_API),
+    "api:pole-detail": Rule(NETWORK_API, args="pole"),
+    "api:equipment-list": Rule(NETWORK_API),
+    "api:equipment-detail": Rule(NETWORK_API, args="equipment"),
+    "api:transformer-list": Rule(NETWORK_API),
+    "api:transformer-detail": Rule(NETWORK_API, args="transformer"),
+    "api:demand-list": Rule(NETWORK_API),
+    "api:demand-detail": Rule(NETWORK_API, args="demand"),
+    "api:vnr-code-list": Rule(NETWORK_API),
+    "api:vnr-code-detail": Rule(NETWORK_API, args="vnr"),
+    "api:customer-list": Rule(SEC_API),
+    "api:customer-detail": Rule(SEC_API, args="customer"),
+    "dr:participation": Rule(DR_READ),
+    "dr:program-list": Rule(DR_READ),
+    "dr:program-detail": Rule(DR_READ, args="program"),
+    "dr:event-list": Rule(DR_READ),
+    "dr:event-detail": Rule(DR_READ, args="event"),
+    "dr:target-list": Rule(DR_READ),
+    "dr:target-detail": Rule(DR_READ, args="target"),
+    "dr:message-list": Rule(DR_READ),
+    "dr:message-detail": Rule(DR_READ, args="message"),
+    "metering:monitoring": Rule(MONITORING),
+}
+
+
+def url_patterns(resolver=None, prefix: str = "", namespace: str = ""):
+    """(pattern text, name with namespace) of every URL of the project."""
+    for entry in (resolver or get_resolver()).url_patterns:
+        if isinstance(entry, URLResolver):
+            ns = namespace
+            if entry.namespace:
+                ns = f"{namespace}:{entry.namespace}" if namespace else entry.namespace
+            yield from url_patterns(entry, prefix + str(entry.pattern), ns)
+        elif isinstance(entry, URLPattern):
+            name = f"{namespace}:{entry.name}" if namespace and entry.name else entry.name
+            yield prefix + str(entry.pattern), name
+
+
+def is_admin(pattern: str) -> bool:
+    # The admin keeps its own rule: staff only, then the model permissions of each user
+    # (test_the_admin_answers_only_staff_with_the_model_permission below).
+    return pattern.startswith("admin/")
+
+
+def test_every_url_pattern_has_a_declared_rule():
+    missing = [
+        f"{pattern} ({name})"
+        for pattern, name in url_patterns()
+        if not is_admin(pattern) and name not in RULES
+    ]
+    assert not missing, "URLs without an access rule in this file: " + ", ".join(missing)
+    stale = set(RULES) - {name for _, name in url_patterns()}
+    assert not stale, f"rules for URLs that no longer exist: {sorted(stale)}"
+
+
+@pytest.fixture
+def sample_args(demo_network, persona_users) -> dict:
+    from demand.models import MonthlyDemand
+    from metering.models import DrEvent, DrEventTarget, DrMessage, DrProgram
+    from vnr.models import VnrCode
+
+    substation = Substation.objects.select_related("comuna__region").order_by("pk").first()
+    event = DrEvent.objects.order_by("pk").first()
+    return {
+        "query": {
+            "region": substation.comuna.region.code,
+            "comuna": substation.comuna.code,
+            "substation_code": substation.code,
+        },
+        "level": {"level": "comuna"},
+        "reset": {"uidb64": "MQ", "token": "no-es-un-token"},
+        "captcha": {"key": "0" * 40},
+        "tile": {"layer": "red", "z": 12, "x": 1217, "y": 2466},
+        "region": {"pk": substation.comuna.region_id},
+        "comuna": {"pk": substation.comuna_id},
+        "substation": {"pk": substation.pk},
+        "feeder": {"pk": Feeder.objects.order_by("pk").values_list("pk", flat=True)[0]},
+        "transformer": {"pk": Transformer.objects.order_by("pk").values_list("pk", flat=True)[0]},
+        "span": {"pk": Span.objects.order_by("pk").values_list("pk", flat=True)[0]},
+        "pole": {"pk": Pole.objects.order_by("pk").values_list("pk", flat=True)[0]},
+        "equipment": {"pk": Equipment.objects.order_by("pk").values_list("pk", flat=True)[0]},
+        "demand": {"pk": MonthlyDemand.objects.order_by("pk").values_list("pk", flat=True)[0]},
+        "vnr": {"pk": VnrCode.objects.order_by("pk").values_list("pk", flat=True)[0]},
+        "customer": {"pk": persona_users["client"].customer_id},
+        "program": {"code": DrProgram.objects.order_by("pk").values_list("code", flat=True)[0]},
+        "event": {"correlation_id": event.correlation_id},
+        "target": {"pk": DrEventTarget.objects.order_by("pk").values_list("pk", flat=True)[0]},
+        "message": {
+            "message_id": DrMessage.objects.order_by("pk").values_list("message_id", flat=True)[0]
+        },
+    }
+
+
+@pytest.mark.parametrize("name", sorted(RULES))
+def test_each_url_answers_each_persona_as_its_rule_says(name, login_as, sample_args):
+    rule = RULES[name]
+    url = reverse(name, kwargs=sample_args[rule.args] if rule.args else None)
+    if rule.query:
+        url += "?" + rule.query.format(**sample_args["query"])
+    wrong = {}
+    for persona in PERSONAS:
+        status = login_as(persona).get(url).status_code
+        if status not in rule.statuses[persona]:
+            wrong[persona] = status
+    assert not wrong, f"{url}: {wrong} (expected {rule.statuses})"
+
+
+def test_the_admin_answers_only_staff_with_the_model_permission(login_as, persona_users):
+    for persona in PERSONAS:
+        browser = login_as(persona)
+        user = persona_users[persona]
+        for model in site._registry:
+            meta = model._meta
+            url = reverse(f"admin:{meta.app_label}_{meta.model_name}_changelist")
+            status = browser.get(url).status_code
+            if user is None or not user.is_staff:
+                assert status == 302, (persona, url, status)
+            else:
+                allowed = user.has_perm(f"{meta.app_label}.view_{meta.model_name}") or (
+                    user.has_perm(f"{meta.app_label}.change_{meta.model_name}")
+                )
+                assert status == (200 if allowed else 403), (persona, url, status)
+
+
+def test_another_customers_id_answers_404_to_a_customer(login_as, persona_users):
+    from django.http import Http404
+
+    from accounts.permissions import get_customer_for_user
+
+    mine = persona_users["client"].customer
+    theirs = Customer.objects.exclude(pk=mine.pk).order_by("pk").first()
+    assert get_customer_for_user(persona_users["client"], pk=mine.pk) == mine
+    for persona in ("client", "eg", "public", "planner"):
+        with pytest.raises(Http404):
+            get_customer_for_user(persona_users[persona], pk=theirs.pk)
+    assert get_customer_for_user(persona_users["sec"], pk=theirs.pk) == theirs
+    assert list(Customer.objects.visible_to(persona_users["eg"])) == [persona_users["eg"].customer]
+    assert not Customer.objects.visible_to(persona_users["planner"]).exists()
+    assert Customer.objects.visible_to(persona_users["sec"]).count() == Customer.objects.count()
