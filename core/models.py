@@ -20,6 +20,13 @@ class Dated(models.Model):
 
 
 class AssetQuerySet(models.QuerySet):
+    def with_place(self) -> AssetQuerySet:
+        """The row's comuna and región read in the same query, without their boundaries
+        (megabytes that no list or detail page draws)."""
+        region = self.model.region_path
+        comuna = region.rsplit("__", 1)[0]
+        return self.select_related(region).defer(f"{comuna}__boundary", f"{region}__boundary")
+
     def with_utm_zone(self) -> AssetQuerySet:
         """Each row carries its región's presentation zone, read in the same SQL (no query per
         row to walk up to the región)."""

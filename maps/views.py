@@ -30,7 +30,7 @@ from maps.kmz import CONTENT_TYPE, is_stale, kmz_path, write_kmz
 from maps.tiles import services as tiles
 from maps.tiles.snapshot import view_bbox, view_layers
 from network import layers as registry
-from network.models import Customer, Equipment, Feeder, Pole, Span, Substation, Transformer
+from network.models import Equipment, Feeder, Pole, Span, Substation, Transformer
 
 # Search-box terms: identifiers, plates, customer numbers, and substation or feeder names.
 TERM = re.compile(r"^[\w .,'()/-]{1,60}$")
@@ -145,8 +145,7 @@ def locate(term: str) -> dict | None:
         found = queryset.filter(tries[kind]).order_by("pk").first()
         if found:
             return to_result(found)
-    served = Customer.objects.filter(number=term.strip()).values("transformer_id")[:1]
-    transformer = Transformer.objects.filter(pk__in=served).first()
+    transformer = Transformer.objects.serving(term).order_by("pk").first()
     return _transformer(transformer) if transformer else None
 
 

@@ -33,8 +33,15 @@ class Distributor(Dated):
         return self.name
 
 
+class SubstationQuerySet(AssetQuerySet):
+    def of_comuna(self, comuna) -> SubstationQuerySet:
+        return self.filter(comuna=comuna).order_by("code")
+
+
 class Substation(LocatedAsset):
     region_path = "comuna__region"
+
+    objects = SubstationQuerySet.as_manager()
 
     distributor = models.ForeignKey(
         Distributor,
@@ -97,7 +104,68 @@ class PowerTransformer(Dated):
 
 class FeederQuerySet(models.QuerySet):
     def of_substation(self, substation: Substation) -> FeederQuerySet:
-        return self.filter(substation=substation)
+        return self.filter(substation=substation).order_by("name")
+
+    def with_transformer_codes(self) -> FeederQuerySet:
+        """Each feeder's transformers (id and code only, by code), as the grids list them."""
+        return self.prefetch_related(
+            models.Prefetch(
+                "transformers",
+                Transformer.objects.order_by("code").only("pk", "code", "feeder_id"),
+            )
+        )
+
+
+class FeederAssetQuerySet(AssetQuerySet):
+    """Reads of the assets that hang from a feeder, shared by the pages, the grid downloads
+    and the API: the feeder's own, searched by the start of their identifier (as typed or
+    upper-cased: plates and codes are stored upper-case), listed with their VNR code."""
+
+    ident_field = "code"
+
+    def of_feeder(self, feeder) -> FeederAssetQuerySet:
+        return self.filter(feeder=feeder)
+
+    def identified_by(self, term: str) -> FeederAssetQuerySet:
+        term = term.strip()
+        if not term:
+            return self
+        return self.filter(**{f"{self.ident_field}__startswith": term.upper()})
+
+    def listed(self) -> FeederAssetQuerySet:
+        return self.annotate(vnr_code=F("vnr__code")).order_by(self.ident_field)
+
+
+class TransformerQuerySet(FeederAssetQuerySet):
+    def serving(self, customer_number: str) -> TransformerQuerySet:
+        """The transformer of the service point with this customer number, and nothing about
+        the customer (the public searches ask this; SPEC: a customer is only a number tied
+        to a transformer)."""
+        served = Customer.objects.filter(number=customer_number.strip()).values("transformer_id")
+        return self.filter(pk__in=served)
+
+
+class PoleQuerySet(FeederAssetQuerySet):
+    ident_field = "plate"
+
+
+class SpanQuerySet(FeederAssetQuerySet):
+    def listed(self) -> SpanQuerySet:
+        return (
+            super()
+            .listed()
+            .annotate(from_plate=F("from_pole__plate"), to_plate=F("to_pole__plate"))
+        )
+
+
+class EquipmentQuerySet(FeederAssetQuerySet):
+    def with_history(self) -> EquipmentQuerySet:
+        """Each equipment's monthly settings, newest first, as `history`."""
+        return self.prefetch_related(
+            models.Prefetch(
+                "settings", EquipmentSetting.objects.order_by("-month"), to_attr="history"
+            )
+        )
 
 
 class Feeder(Dated):
@@ -177,6 +245,8 @@ class Feeder(Dated):
 class Pole(LocatedAsset):
     region_path = "feeder__substation__comuna__region"
 
+    objects = PoleQuerySet.as_manager()
+
     distributor = models.ForeignKey(
         Distributor,
         verbose_name="empresa distribuidora",
@@ -213,6 +283,8 @@ class Pole(LocatedAsset):
 
 class Span(Dated):
     """A vano: the conductor between two nodes. A null origin is the substation's feeder bay."""
+
+    objects = SpanQuerySet.as_manager()
 
     distributor = models.ForeignKey(
         Distributor,
@@ -263,6 +335,8 @@ class Span(Dated):
 
 class Equipment(LocatedAsset):
     region_path = "feeder__substation__comuna__region"
+
+    objects = EquipmentQuerySet.as_manager()
 
     class Kind(models.TextChoices):
         RECLOSER = "reconectador", "Reconectador"
@@ -373,6 +447,8 @@ class Transformer(LocatedAsset):
     """A distribution transformer (MT/BT); its "número" is the plate of the pole it stands on."""
 
     region_path = "feeder__substation__comuna__region"
+
+    objects = TransformerQuerySet.as_manager()
 
     class Kind(models.TextChoices):
         SINGLE = "monofasico", "Monofásico"
@@ -526,3 +602,18 @@ class Customer(LocatedAsset):
 
     def __str__(self) -> str:
         return self.number
+
+
+# The feeder's asset searches of the feeder page (annex fig. 11), by the word the page uses.
+FEEDER_ASSET_KINDS = {"poste": Pole, "vano": Span, "equipo": Equipment}
+
+
+def feeder_assets(feeder: Feeder, kind: str, term: str = "") -> models.QuerySet:
+    """One read for the feeder page's asset search and its CSV/GeoJSON download: the poles,
+    spans or equipment of `feeder` whose identifier starts with `term`."""
+    rows = FEEDER_ASSET_KINDS[kind].objects.of_feeder(feeder).identified_by(term).listed()
+    if kind == "equipo":
+        rows = rows.with_history()
+    if kind != "vano":
+        rows = rows.with_utm_zone()
+    return rows

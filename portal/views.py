@@ -6,7 +6,6 @@ and saves as PDF (GUARDAR, `?formato=pdf`) with the same content.
 
 from __future__ import annotations
 
-from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
@@ -18,23 +17,19 @@ from core import pdf
 from core.pagination import paginate
 from demand.models import MonthlyDemand
 from maps.drawing import map_context
-from network.models import (
-    Customer,
-    Equipment,
-    EquipmentSetting,
-    Feeder,
-    Pole,
-    Span,
-    Substation,
-    Transformer,
-)
-from portal.forms import (
+from network.forms import (
     LEVELS,
     FeederAssetSearchForm,
     LocationForm,
     TransformerSearchForm,
     VnrSearchForm,
     options_for,
+)
+from network.models import (
+    Feeder,
+    Substation,
+    Transformer,
+    feeder_assets,
 )
 from vnr.models import VnrCode
 
@@ -76,7 +71,8 @@ def location_breadcrumb(region, comuna, substation=None, feeder=None) -> list[tu
 
 
 def without_boundaries(path: str) -> list[str]:
-    """The comuna and región boundaries under `path`: megabytes no page needs."""
+    """The comuna and región boundaries under `path`: megabytes no page needs (assets say
+    `with_place()`; a feeder is not one)."""
     return [f"{path}comuna__boundary", f"{path}comuna__region__boundary"]
 
 
@@ -117,9 +113,11 @@ class LocationSearchView(PortalPage):
         breadcrumb = location_breadcrumb(region, comuna, substation, feeder)
         where = {"region": region, "comuna": comuna}
         if feeder:
-            rows = Transformer.objects.filter(feeder=feeder).order_by("code").only(
-                "pk", "code", "name", "as_of"
-            )  # fmt: skip
+            rows = (
+                Transformer.objects.of_feeder(feeder)
+                .order_by("code")
+                .only("pk", "code", "name", "as_of")
+            )
             return {
                 "level": "alimentador",
                 "page": paginate(self.request, rows, GRID_PAGE_SIZE),
@@ -129,16 +127,7 @@ class LocationSearchView(PortalPage):
                 **where,
             }
         if substation:
-            feeders = (
-                Feeder.objects.filter(substation=substation)
-                .order_by("name")
-                .prefetch_related(
-                    Prefetch(
-                        "transformers",
-                        Transformer.objects.order_by("code").only("pk", "code", "feeder_id"),
-                    )
-                )
-            )
+            feeders = Feeder.objects.of_substation(substation).with_transformer_codes()
             return {
                 "level": "subestacion",
                 "page": paginate(self.request, feeders, GRID_PAGE_SIZE),
@@ -147,7 +136,7 @@ class LocationSearchView(PortalPage):
                 "data_as_of": substation.as_of,
                 **where,
             }
-        substations = Substation.objects.filter(comuna=comuna).order_by("code").defer("location")
+        substations = Substation.objects.of_comuna(comuna).defer("location")
         page = paginate(self.request, substations, GRID_PAGE_SIZE)
         return {
             "level": "comuna",
@@ -182,9 +171,7 @@ class SubstationDetailView(PortalPage):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         substation = get_object_or_404(
-            Substation.objects.select_related("comuna__region", "distributor").defer(
-                *without_boundaries("")
-            ),
+            Substation.objects.with_place().select_related("distributor"),
             pk=kwargs["pk"],
         )
         self.substation = substation
@@ -259,47 +246,12 @@ class FeederDetailView(PortalPage):
         if not form.is_valid():
             return {"asset_form": form}
         kind, term = form.cleaned_data["tipo"], form.cleaned_data["id"].strip()
-        if kind == "poste":
-            rows = Pole.objects.filter(feeder=feeder).select_related("vnr").order_by("plate")
-            field = "plate"
-        elif kind == "vano":
-            rows = (
-                Span.objects.filter(feeder=feeder)
-                .select_related("vnr", "from_pole", "to_pole")
-                .order_by("code")
-            )
-            field = "code"
-        else:
-            rows = (
-                Equipment.objects.filter(feeder=feeder)
-                .select_related("vnr")
-                .prefetch_related(
-                    Prefetch(
-                        "settings",
-                        EquipmentSetting.objects.order_by("-month"),
-                        to_attr="history",
-                    )
-                )
-                .order_by("code")
-            )
-            field = "code"
-        if term:
-            rows = rows.filter(**{f"{field}__startswith": term.upper()})
+        rows = feeder_assets(feeder, kind, term)
         page = paginate(self.request, rows, ASSET_PAGE_SIZE, param="pagina_activo")
-        if kind == "poste":
-            zone = feeder.substation.comuna.region.utm_zone
-            for pole in page.object_list:
-                pole.utm_point = _utm(pole.location, zone)
         if kind == "equipo":
             for equipment in page.object_list:
                 equipment.history = equipment.history[:DEMAND_MONTHS]
         return {"asset_form": form, "asset_kind": kind, "asset_term": term, "asset_page": page}
-
-
-def _utm(point, zone):
-    from geo.lib.utm import point_to_utm
-
-    return point_to_utm(point, zone)
 
 
 class TransformerDetailView(PortalPage):
@@ -312,9 +264,7 @@ class TransformerDetailView(PortalPage):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         transformer = get_object_or_404(
-            Transformer.objects.select_related(
-                "feeder__substation__comuna__region", "pole", "vnr"
-            ).defer(*without_boundaries("feeder__substation__")),
+            Transformer.objects.with_place().select_related("pole", "vnr"),
             pk=kwargs["pk"],
         )
         self.transformer = transformer
@@ -386,8 +336,8 @@ class TransformerSearchView(PortalPage):
     @staticmethod
     def find(data: dict) -> list[Transformer]:
         transformers = (
-            Transformer.objects.select_related("feeder__substation__comuna__region", "pole", "vnr")
-            .defer(*without_boundaries("feeder__substation__"))
+            Transformer.objects.with_place()
+            .select_related("pole", "vnr")
             .order_by("distributor_id", "code")
         )
         if data["placa_transformador"]:
@@ -396,8 +346,7 @@ class TransformerSearchView(PortalPage):
         if data["placa_poste"]:
             return list(transformers.filter(pole__plate=data["placa_poste"].upper()))
         # Only the transformer of the service point: nothing about the customer leaves here.
-        ids = Customer.objects.filter(number=data["cliente"]).values("transformer_id")
-        return list(transformers.filter(pk__in=ids))
+        return list(transformers.serving(data["cliente"]))
 
     @staticmethod
     def not_found_message(data: dict) -> str:

@@ -1,7 +1,9 @@
 """The portal's grids as downloadable tables: the same rows, in the same order, as the pages.
 
-Each grid is read with the query of its page (`portal.views.LocationSearchView.grid` and
-`FeederDetailView.asset_search`), unpaginated: a download holds every row of the grid, not the
+Each grid is read with the query of its page, through the same QuerySet methods
+(`Substation.objects.of_comuna`, `Feeder.objects.of_substation`, `network.models.feeder_assets`
+…, as `portal.views.LocationSearchView.grid` and `FeederDetailView.asset_search` call them),
+unpaginated: a download holds every row of the grid, not the
 page on screen. Its columns are the page's columns first, then a few more a spreadsheet or a
 GIS wants (UTM coordinates, dates, links to the detail pages).
 """
@@ -13,22 +15,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib.gis.db.models.functions import AsGeoJSON
-from django.db.models import F, Prefetch
 from django.http import HttpRequest
 from django.urls import reverse
 
-from geo.lib.utm import DATUM, point_to_utm
+from geo.lib.utm import DATUM
 from network import layers
 from network.api.serializers import PRECISION, GeoJSONFromSQL, PointGeometry
-from network.models import (
-    Equipment,
-    EquipmentSetting,
-    Feeder,
-    Pole,
-    Span,
-    Substation,
-    Transformer,
-)
+from network.models import Feeder, Substation, Transformer, feeder_assets
 
 HISTORY_MONTHS = 12  # as the page shows
 _point = PointGeometry()
@@ -80,18 +73,19 @@ class Grid:
         return {"type": "FeatureCollection", "grid": self.name, **self.meta, "features": features}
 
 
-def _utm_columns(zone: int | None) -> list[Column]:
-    def utm(obj):
-        if not hasattr(obj, "_utm"):
-            obj._utm = point_to_utm(obj.location, zone)
-        return obj._utm
+def _utm(obj):
+    # Rows come with their región's zone (`with_utm_zone()`); one projection per row.
+    if not hasattr(obj, "_utm"):
+        obj._utm = obj.utm
+    return obj._utm
 
-    return [
-        Column("utm_x", "X UTM (m)", lambda o: round(utm(o).x, 2)),
-        Column("utm_y", "Y UTM (m)", lambda o: round(utm(o).y, 2)),
-        Column("datum", "Datum", lambda o: DATUM),
-        Column("utm_zone", "Huso", lambda o: utm(o).zone_label),
-    ]
+
+UTM_COLUMNS = [
+    Column("utm_x", "X UTM (m)", lambda o: round(_utm(o).x, 2)),
+    Column("utm_y", "Y UTM (m)", lambda o: round(_utm(o).y, 2)),
+    Column("datum", "Datum", lambda o: DATUM),
+    Column("utm_zone", "Huso", lambda o: _utm(o).zone_label),
+]
 
 
 def _link(request: HttpRequest, name: str) -> Callable[[Any], str]:
@@ -100,7 +94,7 @@ def _link(request: HttpRequest, name: str) -> Callable[[Any], str]:
 
 def substations_of_comuna(request: HttpRequest, region, comuna) -> Grid:
     """BUSCAR at level comuna: the substations of the comuna, by id."""
-    rows = Substation.objects.filter(comuna=comuna).order_by("code")
+    rows = Substation.objects.of_comuna(comuna).with_utm_zone()
     return Grid(
         name=layers.SUBSTATIONS.slug,
         filename=f"subestaciones-comuna-{comuna.code}",
@@ -110,7 +104,7 @@ def substations_of_comuna(request: HttpRequest, region, comuna) -> Grid:
             Column("comuna", "Comuna", lambda s: comuna.name),
             Column("region", "Región", lambda s: region.name),
             Column("high_voltage_kv", "Tensión AT (kV)", lambda s: s.high_voltage_kv),
-            *_utm_columns(region.utm_zone),
+            *UTM_COLUMNS,
             Column("as_of", "Fecha de actualización", lambda s: s.as_of),
             Column("detail_url", "Detalle", _link(request, "network:substation")),
         ],
@@ -123,16 +117,10 @@ def substations_of_comuna(request: HttpRequest, region, comuna) -> Grid:
 def feeders_of_substation(request: HttpRequest, region, comuna, substation) -> Grid:
     """BUSCAR at level subestación: its feeders by name, each with its transformers."""
     rows = (
-        Feeder.objects.filter(substation=substation)
+        Feeder.objects.of_substation(substation)
+        .with_transformer_codes()
         .defer("outline")
         .annotate(outline_geojson=AsGeoJSON("outline", precision=PRECISION))
-        .order_by("name")
-        .prefetch_related(
-            Prefetch(
-                "transformers",
-                Transformer.objects.order_by("code").only("pk", "code", "feeder_id"),
-            )
-        )
     )
     return Grid(
         name=layers.FEEDERS.slug,
@@ -158,7 +146,7 @@ def feeders_of_substation(request: HttpRequest, region, comuna, substation) -> G
 
 def transformers_of_feeder(request: HttpRequest, region, comuna, feeder, only=None) -> Grid:
     """BUSCAR at level alimentador: its transformers by id (one, when the cascade named it)."""
-    rows = Transformer.objects.filter(feeder=feeder).order_by("code")
+    rows = Transformer.objects.of_feeder(feeder).order_by("code").with_utm_zone()
     if only is not None:
         rows = rows.filter(pk=only.pk)
     return Grid(
@@ -170,7 +158,7 @@ def transformers_of_feeder(request: HttpRequest, region, comuna, feeder, only=No
             Column("plate", "Placa", lambda t: t.plate),
             Column("capacity_kva", "Capacidad (kVA)", lambda t: t.capacity_kva),
             Column("feeder", "Alimentador", lambda t: feeder.name),
-            *_utm_columns(region.utm_zone),
+            *UTM_COLUMNS,
             Column("as_of", "Fecha de actualización", lambda t: t.as_of),
             Column("detail_url", "Detalle", _link(request, "network:transformer")),
         ],
@@ -191,40 +179,30 @@ def location_grid(request: HttpRequest, data: dict) -> Grid:
     return substations_of_comuna(request, region, comuna)
 
 
-def _poles(feeder: Feeder, term: str, zone: int) -> Grid:
-    rows = Pole.objects.filter(feeder=feeder).annotate(vnr_code=F("vnr__code")).order_by("plate")
-    if term:
-        rows = rows.filter(plate__startswith=term.upper())
+def _poles(feeder: Feeder, term: str) -> Grid:
     return Grid(
         name=layers.POLES.slug,
         filename=f"postes-{feeder.code}",
         columns=[
             Column("plate", "Placa poste", lambda p: p.plate),
-            *_utm_columns(zone),
+            *UTM_COLUMNS,
             Column("mt_voltage_kv", "Tensión media (kV)", lambda p: p.mt_voltage_kv),
             Column("bt_voltage_v", "Tensión baja (V)", lambda p: p.bt_voltage_v),
             Column("vnr", "Código VNR", lambda p: p.vnr_code),
             Column("as_of", "Fecha de actualización", lambda p: p.as_of),
         ],
-        rows=rows,
+        rows=feeder_assets(feeder, "poste", term),
         geometry=lambda p: p.location,
     )
 
 
 def _spans(feeder: Feeder, term: str) -> Grid:
+    # The lines go out as GeoJSON written by PostGIS, not through GEOS.
     rows = (
-        Span.objects.filter(feeder=feeder)
+        feeder_assets(feeder, "vano", term)
         .defer("geom")
-        .annotate(
-            geom_geojson=AsGeoJSON("geom", precision=PRECISION),
-            vnr_code=F("vnr__code"),
-            from_plate=F("from_pole__plate"),
-            to_plate=F("to_pole__plate"),
-        )
-        .order_by("code")
+        .annotate(geom_geojson=AsGeoJSON("geom", precision=PRECISION))
     )
-    if term:
-        rows = rows.filter(code__startswith=term.upper())
     head = f"S/E {feeder.substation.name}"
     return Grid(
         name=layers.SPANS.slug,
@@ -261,17 +239,7 @@ def _history(equipment) -> list[dict]:
     ]
 
 
-def _equipment(feeder: Feeder, term: str, zone: int) -> Grid:
-    rows = (
-        Equipment.objects.filter(feeder=feeder)
-        .annotate(vnr_code=F("vnr__code"))
-        .prefetch_related(
-            Prefetch("settings", EquipmentSetting.objects.order_by("-month"), to_attr="history")
-        )
-        .order_by("code")
-    )
-    if term:
-        rows = rows.filter(code__startswith=term.upper())
+def _equipment(feeder: Feeder, term: str) -> Grid:
     return Grid(
         name=layers.EQUIPMENT.slug,
         filename=f"equipos-{feeder.code}",
@@ -287,24 +255,23 @@ def _equipment(feeder: Feeder, term: str, zone: int) -> Grid:
                 "transformation_ratio", "Razón de transformación", lambda e: e.transformation_ratio
             ),
             Column("vnr", "Código VNR", lambda e: e.vnr_code),
-            *_utm_columns(zone),
+            *UTM_COLUMNS,
             Column("as_of", "Fecha de actualización", lambda e: e.as_of),
             Column("history", "Historial mensual", _history, in_csv=False),
         ],
-        rows=rows,
+        rows=feeder_assets(feeder, "equipo", term),
         geometry=lambda e: e.location,
     )
 
 
 def feeder_asset_grid(feeder: Feeder, kind: str, term: str) -> Grid:
     """FeederDetailView's search: poles, spans or equipment of the feeder whose id starts so."""
-    zone = feeder.substation.comuna.region.utm_zone
     if kind == "poste":
-        grid = _poles(feeder, term, zone)
+        grid = _poles(feeder, term)
     elif kind == "vano":
         grid = _spans(feeder, term)
     else:
-        grid = _equipment(feeder, term, zone)
+        grid = _equipment(feeder, term)
     if term:
         grid.filename += "-" + "".join(c if c.isalnum() else "-" for c in term.upper())
     grid.meta = {"feeder": feeder.pk, "tipo": kind, "id": term}

@@ -52,6 +52,7 @@ from demand.models import MonthlyDemand
 from geo.models import Comuna, Region
 from network.api import filters, grids
 from network.api import serializers as api
+from network.forms import FeederAssetSearchForm, LocationForm
 from network.models import (
     Customer,
     Equipment,
@@ -63,7 +64,6 @@ from network.models import (
     Substation,
     Transformer,
 )
-from portal.forms import FeederAssetSearchForm, LocationForm
 from vnr.models import VnrCode
 
 PRECISION = api.PRECISION  # decimals of a degree: ~10 cm
