@@ -20,7 +20,6 @@ import statistics
 import sys
 import time
 import zipfile
-from datetime import date
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -44,6 +43,7 @@ def main() -> None:
     from django.db import connection, transaction
     from results import record
 
+    from core.months import today
     from maps import kmz
     from network.models import Feeder, Pole
     from network.services import bulk
@@ -100,7 +100,7 @@ def main() -> None:
             ids = {name: bulk.next_id(table) for name, (table, _) in TABLES.items()}
             generator = NetworkGenerator(
                 seed=5000,
-                as_of=date.today(),
+                as_of=today(),
                 vnr_ids=dict(VnrCode.objects.values_list("code", "pk")),
             )
             for name, key in (

@@ -6,11 +6,10 @@ from datetime import date
 
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.utils import timezone
 
 from accounts.pages import PortalPage
 from accounts.permissions import sees_metering_monitoring
-from core.months import next_month, parse_month
+from core.months import month_start, next_month, parse_month, today
 from metering.models import Alarm, EnergyBalance
 
 PAGE_SIZE = 50
@@ -21,7 +20,7 @@ def _month(raw: str | None) -> date:
         return parse_month(raw or "")
     except ValueError:
         latest = EnergyBalance.objects.order_by("-month").values_list("month", flat=True).first()
-        return latest or timezone.localdate().replace(day=1)
+        return latest or month_start(today())
 
 
 class MonitoringView(PortalPage):

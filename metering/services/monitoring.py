@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.db import connection, transaction
 
-from core.months import add_months, next_month
+from core.months import add_months, next_month, today
 from metering.services.vee import VEE_BITS
 
 A_PLUS = "0.0.2.4.1.1.12.0.0.0.0.0.0.0.0.3.72.0"
@@ -314,7 +314,7 @@ def _params(month: date) -> dict:
         "bits": int(VEE_BITS),
         "a_plus": A_PLUS,
         "a_minus": A_MINUS,
-        "today": date.today(),
+        "today": today(),
         "zone": settings.TIME_ZONE,
     }
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 from datetime import date
 
 from django.core.management.base import BaseCommand, CommandError
-from django.utils import timezone
 
-from core.months import parse_month
+from core.months import add_months, month_start, parse_month, today
 from metering.services.monitoring import monitor
 
 
@@ -33,7 +32,6 @@ class Command(BaseCommand):
 
     def handle(self, *args, mes: date | None, **options) -> None:
         if mes is None:
-            today = timezone.localdate()
-            mes = date(today.year - (today.month == 1), (today.month - 2) % 12 + 1, 1)
+            mes = add_months(month_start(today()), -1)
         result = monitor(mes)
         self.stdout.write(self.style.SUCCESS(f"{mes:%Y-%m}: {result.summary()}"))
