@@ -1,429 +1,65 @@
 """The column-mapping file of `import_network` (TOML): which layer feeds which model, how.
 
 The format is documented in docs/import_network.md. Everything here is checked before a file
-is opened, so a mistake in the mapping is a fatal error naming the mapping and the key.
+is opened, so a mistake in the mapping is a fatal error naming the mapping and the key. The
+checked mapping is made of `spec`; `targets` names the models it feeds, `values` how it takes
+a value, `translation` its `[translate]`.
 """
 
 from __future__ import annotations
 
-import ast
 import dataclasses
-import math
-import operator
-import string
 import tomllib
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 from django.db import models
-from pyproj import Transformer
-
-from network.models import (
-    Equipment,
-    Feeder,
-    Pole,
-    PowerTransformer,
-    Span,
-    Substation,
-)
-from network.models import Transformer as DistributionTransformer
 
 from .report import NetworkImportError
-
-ORDER = (
-    "substations",
-    "power_transformers",
-    "feeders",
-    "poles",
-    "spans",
-    "equipment",
-    "transformers",
+from .spec import (
+    MISSING,
+    DerivedFeeders,
+    DistributorSpec,
+    EntityMapping,
+    FieldSpec,
+    Mapping,
+    Tolerances,
 )
+from .targets import ORDER, TARGETS, Target
+from .translation import Translation
+from .values import Expression, RowError, fill, key_text, normalize, template_names
 
-
-@dataclass(frozen=True)
-class Target:
-    """How one mapping section lands in the model."""
-
-    model: type[models.Model]
-    key: str  # unique per distributor (per substation for power transformers)
-    geometry: str | None = None  # model field that receives the feature's geometry
-    geom_type: str | None = None  # "Point" or "LineString"
-    refs: dict[str, str] = field(default_factory=dict)  # field -> entity it points at
-    extra: frozenset[str] = frozenset()  # import-only names, never stored
-
-
-TARGETS: dict[str, Target] = {
-    "substations": Target(
-        Substation,
-        "code",
-        "location",
-        "Point",
-        extra=frozenset({"busbar", "short_circuit_kva"}),
-    ),
-    "power_transformers": Target(PowerTransformer, "code", refs={"substation": "substations"}),
-    "feeders": Target(Feeder, "code", refs={"substation": "substations"}),
-    "poles": Target(Pole, "plate", "location", "Point", refs={"feeder": "feeders"}),
-    "spans": Target(
-        Span,
-        "code",
-        "geom",
-        "LineString",
-        refs={"feeder": "feeders", "from_pole": "poles", "to_pole": "poles"},
-    ),
-    "equipment": Target(
-        Equipment,
-        "code",
-        "location",
-        "Point",
-        refs={"feeder": "feeders", "pole": "poles", "span": "spans"},
-        extra=frozenset({"span"}),
-    ),
-    "transformers": Target(
-        DistributionTransformer,
-        "code",
-        "location",
-        "Point",
-        refs={"feeder": "feeders", "pole": "poles"},
-    ),
-}
+# The rest of the importer reads the mapping's parts from here, wherever they live.
+__all__ = [
+    "ORDER",
+    "TARGETS",
+    "DerivedFeeders",
+    "DistributorSpec",
+    "EntityMapping",
+    "Expression",
+    "FieldSpec",
+    "Mapping",
+    "RowError",
+    "Target",
+    "Tolerances",
+    "Translation",
+    "fill",
+    "key_text",
+    "load_mapping",
+    "normalize",
+    "template_names",
+]
 
 # Set by the importer, never mapped.
 _IMPLICIT = {"id", "as_of", "distributor", "outline"}
 # Not supported yet: sub-feeders need their purchase pole before their own poles exist.
 _UNSUPPORTED = {"owner", "purchase_node"}
 _SPEC_KEYS = {"column", "expr", "template", "constant", "map", "default", "ref", "fallback"}
-_MISSING = object()
 
 
 def _fatal(mapping: Path, message: str) -> NetworkImportError:
     return NetworkImportError(f"{mapping.name}: {message}")
-
-
-# --- Values ---------------------------------------------------------------------------------
-
-
-def normalize(value: Any) -> Any:
-    """Source values as the mapping sees them: blank text is null, 238.0 is 238."""
-    if isinstance(value, str):
-        value = value.strip()
-        return value or None
-    if isinstance(value, float):
-        if math.isnan(value):
-            return None
-        if value.is_integer():
-            return int(value)
-    return value
-
-
-def key_text(value: Any) -> str | None:
-    """A value as a lookup key (ids, value maps): "238", "LBS"; booleans as "1"/"0".
-
-    GDAL hands booleans over as 1/0 (GeoJSON, GeoPackage, KML alike), so the mapping's `true`
-    and `false` are stored as "1" and "0" too.
-    """
-    value = normalize(value)
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return "1" if value else "0"
-    text = str(value)
-    lowered = text.lower()
-    if lowered in ("true", "false"):
-        return "1" if lowered == "true" else "0"
-    return text
-
-
-_BINARY = {
-    ast.Add: operator.add,
-    ast.Sub: operator.sub,
-    ast.Mult: operator.mul,
-    ast.Div: operator.truediv,
-    ast.Pow: operator.pow,
-}
-_UNARY = {ast.USub: operator.neg, ast.UAdd: operator.pos}
-
-
-class RowError(Exception):
-    """A value of one row cannot be taken; the row is skipped with this reason."""
-
-
-def _number(name: str, value: Any) -> float:
-    if isinstance(value, bool):
-        return float(value)
-    if isinstance(value, int | float):
-        return float(value)
-    try:
-        return float(str(value).replace(",", "."))
-    except ValueError:
-        raise RowError(f"la columna {name} no es numérica ({value!r})") from None
-
-
-@dataclass(frozen=True)
-class Expression:
-    """Arithmetic over columns (`length_km * 1000`); nothing else is allowed."""
-
-    text: str
-    tree: ast.Expression
-    names: tuple[str, ...]
-
-    @classmethod
-    def parse(cls, text: str) -> Expression:
-        try:
-            tree = ast.parse(text, mode="eval")
-        except SyntaxError as exc:
-            raise ValueError(f"expresión inválida {text!r}: {exc.msg}") from None
-        names = []
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Name):
-                names.append(node.id)
-            elif isinstance(node, ast.Constant):
-                if not isinstance(node.value, int | float) or isinstance(node.value, bool):
-                    raise ValueError(f"expresión {text!r}: sólo números y columnas")
-            elif isinstance(node, ast.BinOp):
-                if type(node.op) not in _BINARY:
-                    raise ValueError(f"expresión {text!r}: operador no permitido")
-            elif isinstance(node, ast.UnaryOp):
-                if type(node.op) not in _UNARY:
-                    raise ValueError(f"expresión {text!r}: operador no permitido")
-            elif not isinstance(node, ast.Expression | ast.operator | ast.unaryop | ast.Load):
-                raise ValueError(f"expresión {text!r}: sólo + - * / ** y paréntesis")
-        return cls(text, tree, tuple(dict.fromkeys(names)))
-
-    def evaluate(self, row: dict[str, Any]) -> float | None:
-        def walk(node: ast.AST) -> float | None:
-            if isinstance(node, ast.Expression):
-                return walk(node.body)
-            if isinstance(node, ast.Constant):
-                return float(node.value)
-            if isinstance(node, ast.Name):
-                value = row.get(node.id)
-                return None if value is None else _number(node.id, value)
-            if isinstance(node, ast.UnaryOp):
-                operand = walk(node.operand)
-                return None if operand is None else _UNARY[type(node.op)](operand)
-            left, right = walk(node.left), walk(node.right)
-            if left is None or right is None:
-                return None
-            try:
-                return _BINARY[type(node.op)](left, right)
-            except ZeroDivisionError:
-                raise RowError(f"división por cero en {self.text}") from None
-
-        return walk(self.tree)
-
-
-def template_names(template: str) -> tuple[str, ...]:
-    try:
-        parsed = list(string.Formatter().parse(template))
-    except ValueError as exc:
-        raise ValueError(f"plantilla inválida {template!r}: {exc}") from None
-    names = []
-    for _, name, _, _ in parsed:
-        if name is None:
-            continue
-        if not name.isidentifier():
-            raise ValueError(f"plantilla {template!r}: use {{columna}}")
-        names.append(name)
-    return tuple(dict.fromkeys(names))
-
-
-def fill(template: str, row: dict[str, Any]) -> str:
-    missing = [n for n in template_names(template) if row.get(n) is None]
-    if missing:
-        raise RowError(f"la columna {missing[0]} está vacía")
-    try:
-        return template.format(**row)
-    except (ValueError, TypeError) as exc:
-        raise RowError(f"no se puede aplicar la plantilla {template!r} ({exc})") from None
-
-
-@dataclass(frozen=True)
-class FieldSpec:
-    """Where one target field's value comes from."""
-
-    target: str
-    column: str | None = None
-    expr: Expression | None = None
-    template: str | None = None
-    constant: Any = _MISSING
-    value_map: dict[str, Any] | None = None
-    default: Any = _MISSING
-    ref: str | None = None
-    fallback: str | None = None  # VNR only: code used when the row's code is not catalogued
-
-    @property
-    def columns(self) -> tuple[str, ...]:
-        if self.column:
-            return (self.column,)
-        if self.expr:
-            return self.expr.names
-        if self.template:
-            return template_names(self.template)
-        return ()
-
-    @property
-    def is_constant(self) -> bool:
-        return self.constant is not _MISSING
-
-    def describe(self) -> str:
-        if self.column:
-            return f"columna {self.column}"
-        if self.expr:
-            return f"expresión {self.expr.text}"
-        if self.template:
-            return f"plantilla {self.template}"
-        return "constante"
-
-    def value(self, row: dict[str, Any]) -> Any:
-        """The raw target value for one row (None when empty), or RowError."""
-        if self.is_constant:
-            return self.constant
-        if self.column:
-            value = normalize(row.get(self.column))
-        elif self.expr:
-            value = self.expr.evaluate(row)
-        else:
-            value = fill(self.template, row)
-        if self.value_map is not None and value is not None:
-            key = key_text(value)
-            if key in self.value_map:
-                return self.value_map[key]
-            if self.default is not _MISSING:
-                return self.default
-            known = ", ".join(sorted(self.value_map))
-            raise RowError(
-                f"el valor {value!r} de la {self.describe()} no está en el mapeo de "
-                f"{self.target} (conocidos: {known})"
-            )
-        if value is None and self.default is not _MISSING:
-            return self.default
-        return value
-
-
-# --- Translation ----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Translation:
-    """Move a network to another place without changing its lengths.
-
-    Coordinates go to an azimuthal equidistant projection centred on `source`, are rotated
-    there, and come back from the same projection centred on `target`: distances in metres are
-    kept (the projection is true along lines through its centre and distorts less than 1e-6
-    within 20 km of it), where a plain lon/lat shift would stretch east-west lengths by
-    cos(source lat) / cos(target lat).
-    """
-
-    source: tuple[float, float]
-    target: tuple[float, float]
-    rotate_deg: float = 0.0
-
-    def function(self) -> Callable[[Iterable[float], Iterable[float]], tuple[list, list]]:
-        to_plane = Transformer.from_crs(
-            "EPSG:4326", self._aeqd(self.source), always_xy=True
-        ).transform
-        from_plane = Transformer.from_crs(
-            self._aeqd(self.target), "EPSG:4326", always_xy=True
-        ).transform
-        angle = math.radians(self.rotate_deg)
-        cos, sin = math.cos(angle), math.sin(angle)
-
-        def move(xs, ys):
-            px, py = to_plane(list(xs), list(ys))
-            rx = [x * cos - y * sin for x, y in zip(px, py, strict=True)]
-            ry = [x * sin + y * cos for x, y in zip(px, py, strict=True)]
-            lon, lat = from_plane(rx, ry)
-            return list(lon), list(lat)
-
-        return move
-
-    @staticmethod
-    def _aeqd(centre: tuple[float, float]) -> str:
-        return f"+proj=aeqd +lon_0={centre[0]!r} +lat_0={centre[1]!r} +ellps=WGS84 +units=m"
-
-
-# --- Mapping --------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class EntityMapping:
-    name: str
-    path: Path  # file to read
-    layer: str | None
-    crs: str | None  # assumed CRS when the file has none (Shapefile without .prj)
-    id_column: str
-    where: dict[str, tuple[str, ...]]  # column -> accepted key_text values
-    fields: dict[str, FieldSpec]
-
-    @property
-    def target(self) -> Target:
-        return TARGETS[self.name]
-
-    @property
-    def columns(self) -> dict[str, str]:
-        """Every column the section uses -> where it is used (for error messages)."""
-        used = {self.id_column: "id"}
-        for column in self.where:
-            used.setdefault(column, "where")
-        for spec in self.fields.values():
-            for column in spec.columns:
-                used.setdefault(column, f"fields.{spec.target}")
-        return used
-
-
-@dataclass(frozen=True)
-class DerivedFeeders:
-    """Feeders found by walking the spans from each substation's busbar."""
-
-    code: str = "{substation}-{head}"
-    name: str = "{substation_name} A{n}"
-    open_mode: str = "Normalmente abierto"
-    short_circuit_kva: int | None = None
-
-
-@dataclass(frozen=True)
-class Tolerances:
-    length: float = 0.01  # |stored − geometric| / stored
-    node_m: float = 1.0  # span ends vs their nodes
-    off_feeder_m: float = 50.0  # equipment / transformers vs their feeder's spans
-    comuna_m: float = 2000.0  # a substation just outside every comuna takes the nearest
-
-
-@dataclass(frozen=True)
-class DistributorSpec:
-    code: str
-    name: str
-    rut: str = ""
-
-
-@dataclass(frozen=True)
-class Mapping:
-    path: Path
-    name: str
-    distributor: DistributorSpec
-    entities: dict[str, EntityMapping]
-    derived_feeders: DerivedFeeders | None
-    translation: Translation | None
-    tolerances: Tolerances
-    as_of: date | None = None
-
-    @property
-    def vnr_literals(self) -> set[str]:
-        """VNR codes written in the mapping as constants or fallbacks: they must exist."""
-        codes = set()
-        for entity in self.entities.values():
-            spec = entity.fields.get("vnr")
-            if spec is None:
-                continue
-            if spec.is_constant:
-                codes.add(str(spec.constant))
-            if spec.fallback:
-                codes.add(spec.fallback)
-        return codes
 
 
 def load_mapping(
@@ -675,9 +311,9 @@ def _field_spec(path: Path, entity: str, target: Target, name: str, raw: Any) ->
         column=raw.get("column"),
         expr=expr,
         template=template,
-        constant=raw.get("constant", _MISSING),
+        constant=raw.get("constant", MISSING),
         value_map=value_map,
-        default=raw.get("default", _MISSING),
+        default=raw.get("default", MISSING),
         ref=ref,
         fallback=None if fallback is None else str(fallback),
     )

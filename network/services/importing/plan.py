@@ -12,21 +12,17 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, NamedTuple
 
-from django.contrib.gis.geos import GEOSGeometry, LineString
-from django.db import connection
-from pyproj import Geod
-
 from geo.models import Comuna
 from network.models import Distributor, Feeder, Substation
 from network.models import Transformer as DistributionTransformer
 from vnr.models import VnrCode
 
+from .geometry import geodesic_length, locate_comuna, reversed_line
 from .mapping import ORDER, Mapping, fill, key_text
 from .reader import LayerRows, SourceRow
 from .report import ERROR, INFO, WARNING, ImportResult, NetworkImportError, Problem
 from .topology import derive_feeders, natural
 
-GEOD = Geod(ellps="WGS84")
 KEY_LABEL = {"plate": "la placa", "code": "el código", "name": "el nombre"}
 
 
@@ -52,11 +48,6 @@ class Plan:
 
     def of(self, entity: str) -> dict[str, Planned]:
         return self.rows.setdefault(entity, {})
-
-
-def geodesic_length(line: LineString) -> float:
-    lons, lats = zip(*line.coords, strict=True)
-    return GEOD.line_length(lons, lats)
 
 
 class Planner:
@@ -249,7 +240,7 @@ class Planner:
                     continue
                 row.values["comuna"] = comunas[code]
                 continue
-            found, distance = _locate(row.geom, tolerance)
+            found, distance = locate_comuna(row.geom, tolerance)
             if found is None:
                 self.drop(
                     row,
@@ -312,7 +303,7 @@ class Planner:
                     continue
                 # The substation end is the origin: a null from_pole leaves the substation.
                 a, b = b, a
-                row.geom = _reversed(row.geom)
+                row.geom = reversed_line(row.geom)
             if a is None and derived:
                 self.drop(row, "referencia", "sin nodo origen")
                 continue
@@ -573,30 +564,3 @@ def _feeder_rule(v: dict) -> str | None:
     if not v.get("short_circuit_kva") or v["short_circuit_kva"] <= 0:
         return "sin potencia de cortocircuito en cabecera"
     return None
-
-
-def _reversed(line: GEOSGeometry) -> GEOSGeometry:
-    return LineString(list(reversed(line.coords)), srid=line.srid)
-
-
-def _locate(point: GEOSGeometry, tolerance_m: float) -> tuple[int | None, float]:
-    """The comuna containing the point (lowest code when boundaries overlap), else the nearest
-    one within the tolerance, with its distance."""
-    found = (
-        Comuna.objects.filter(boundary__covers=point).order_by("code").values_list("id", flat=True)
-    ).first()
-    if found is not None:
-        return found, 0.0
-    with connection.cursor() as cur:
-        cur.execute(
-            """
-            SELECT id, ST_Distance(boundary::geography, ST_GeomFromEWKT(%s)::geography) AS d
-              FROM geo_comuna
-             WHERE boundary IS NOT NULL
-               AND ST_DWithin(boundary::geography, ST_GeomFromEWKT(%s)::geography, %s)
-             ORDER BY d, code LIMIT 1
-            """,
-            [point.ewkt, point.ewkt, tolerance_m],
-        )
-        row = cur.fetchone()
-    return (row[0], row[1]) if row else (None, 0.0)

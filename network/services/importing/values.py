@@ -1,0 +1,149 @@
+"""Source values as a mapping takes them: normalized, as lookup keys, through expressions and
+templates.
+
+A value one row cannot give raises RowError: that row is skipped and the import goes on.
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+import operator
+import string
+from dataclasses import dataclass
+from typing import Any
+
+
+def normalize(value: Any) -> Any:
+    """Source values as the mapping sees them: blank text is null, 238.0 is 238."""
+    if isinstance(value, str):
+        value = value.strip()
+        return value or None
+    if isinstance(value, float):
+        if math.isnan(value):
+            return None
+        if value.is_integer():
+            return int(value)
+    return value
+
+
+def key_text(value: Any) -> str | None:
+    """A value as a lookup key (ids, value maps): "238", "LBS"; booleans as "1"/"0".
+
+    GDAL hands booleans over as 1/0 (GeoJSON, GeoPackage, KML alike), so the mapping's `true`
+    and `false` are stored as "1" and "0" too.
+    """
+    value = normalize(value)
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    text = str(value)
+    lowered = text.lower()
+    if lowered in ("true", "false"):
+        return "1" if lowered == "true" else "0"
+    return text
+
+
+_BINARY = {
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
+    ast.Pow: operator.pow,
+}
+_UNARY = {ast.USub: operator.neg, ast.UAdd: operator.pos}
+
+
+class RowError(Exception):
+    """A value of one row cannot be taken; the row is skipped with this reason."""
+
+
+def _number(name: str, value: Any) -> float:
+    if isinstance(value, bool):
+        return float(value)
+    if isinstance(value, int | float):
+        return float(value)
+    try:
+        return float(str(value).replace(",", "."))
+    except ValueError:
+        raise RowError(f"la columna {name} no es numérica ({value!r})") from None
+
+
+@dataclass(frozen=True)
+class Expression:
+    """Arithmetic over columns (`length_km * 1000`); nothing else is allowed."""
+
+    text: str
+    tree: ast.Expression
+    names: tuple[str, ...]
+
+    @classmethod
+    def parse(cls, text: str) -> Expression:
+        try:
+            tree = ast.parse(text, mode="eval")
+        except SyntaxError as exc:
+            raise ValueError(f"expresión inválida {text!r}: {exc.msg}") from None
+        names = []
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Name):
+                names.append(node.id)
+            elif isinstance(node, ast.Constant):
+                if not isinstance(node.value, int | float) or isinstance(node.value, bool):
+                    raise ValueError(f"expresión {text!r}: sólo números y columnas")
+            elif isinstance(node, ast.BinOp):
+                if type(node.op) not in _BINARY:
+                    raise ValueError(f"expresión {text!r}: operador no permitido")
+            elif isinstance(node, ast.UnaryOp):
+                if type(node.op) not in _UNARY:
+                    raise ValueError(f"expresión {text!r}: operador no permitido")
+            elif not isinstance(node, ast.Expression | ast.operator | ast.unaryop | ast.Load):
+                raise ValueError(f"expresión {text!r}: sólo + - * / ** y paréntesis")
+        return cls(text, tree, tuple(dict.fromkeys(names)))
+
+    def evaluate(self, row: dict[str, Any]) -> float | None:
+        def walk(node: ast.AST) -> float | None:
+            if isinstance(node, ast.Expression):
+                return walk(node.body)
+            if isinstance(node, ast.Constant):
+                return float(node.value)
+            if isinstance(node, ast.Name):
+                value = row.get(node.id)
+                return None if value is None else _number(node.id, value)
+            if isinstance(node, ast.UnaryOp):
+                operand = walk(node.operand)
+                return None if operand is None else _UNARY[type(node.op)](operand)
+            left, right = walk(node.left), walk(node.right)
+            if left is None or right is None:
+                return None
+            try:
+                return _BINARY[type(node.op)](left, right)
+            except ZeroDivisionError:
+                raise RowError(f"división por cero en {self.text}") from None
+
+        return walk(self.tree)
+
+
+def template_names(template: str) -> tuple[str, ...]:
+    try:
+        parsed = list(string.Formatter().parse(template))
+    except ValueError as exc:
+        raise ValueError(f"plantilla inválida {template!r}: {exc}") from None
+    names = []
+    for _, name, _, _ in parsed:
+        if name is None:
+            continue
+        if not name.isidentifier():
+            raise ValueError(f"plantilla {template!r}: use {{columna}}")
+        names.append(name)
+    return tuple(dict.fromkeys(names))
+
+
+def fill(template: str, row: dict[str, Any]) -> str:
+    missing = [n for n in template_names(template) if row.get(n) is None]
+    if missing:
+        raise RowError(f"la columna {missing[0]} está vacía")
+    try:
+        return template.format(**row)
+    except (ValueError, TypeError) as exc:
+        raise RowError(f"no se puede aplicar la plantilla {template!r} ({exc})") from None
