@@ -56,7 +56,6 @@ from network.forms import FeederAssetSearchForm, LocationForm
 from network.models import (
     Customer,
     Equipment,
-    EquipmentSetting,
     Feeder,
     Pole,
     PowerTransformer,
@@ -190,9 +189,8 @@ class PoleViewSet(ReadOnlyApi):
     detail_kind = "poste"
 
     def get_queryset(self) -> QuerySet:
-        return Pole.objects.with_utm_zone().annotate(
-            **_asset_annotations(), vnr_code=F("vnr__code")
-        )
+        # The page's read (`listed()`); the cursor pagination sets the order.
+        return Pole.objects.listed().with_utm_zone().annotate(**_asset_annotations())
 
 
 @extend_schema_view(
@@ -212,14 +210,12 @@ class EquipmentViewSet(ReadOnlyApi):
         return api.EquipmentSerializer
 
     def get_queryset(self) -> QuerySet:
-        rows = Equipment.objects.with_utm_zone().annotate(
-            **_asset_annotations(), pole_plate=F("pole__plate"), vnr_code=F("vnr__code")
+        rows = (
+            Equipment.objects.listed()
+            .with_utm_zone()
+            .annotate(**_asset_annotations(), pole_plate=F("pole__plate"))
         )
-        if self.action == "retrieve":
-            rows = rows.prefetch_related(
-                Prefetch("settings", EquipmentSetting.objects.order_by("-month"), "history")
-            )
-        return rows
+        return rows.with_history() if self.action == "retrieve" else rows
 
 
 @extend_schema_view(
@@ -235,8 +231,10 @@ class TransformerViewSet(ReadOnlyApi):
     detail_kind = "transformador"
 
     def get_queryset(self) -> QuerySet:
-        return Transformer.objects.with_utm_zone().annotate(
-            **_asset_annotations(), pole_plate=F("pole__plate"), vnr_code=F("vnr__code")
+        return (
+            Transformer.objects.listed()
+            .with_utm_zone()
+            .annotate(**_asset_annotations(), pole_plate=F("pole__plate"))
         )
 
 

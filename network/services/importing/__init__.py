@@ -125,4 +125,5 @@ def _distributor(mapping: Mapping, today: date) -> Distributor:
 
 def _topology_changed(changes: Changes) -> None:
     """Outlines, tiles and KMZ plans follow the import (network.signals.topology_changed)."""
-    announce_change(changes.feeders, changes.bbox)
+    if changes.feeders or changes.bbox is not None:  # a run that changed nothing says nothing
+        announce_change(changes.feeders, changes.bbox)
