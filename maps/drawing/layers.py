@@ -5,6 +5,7 @@ metres) happens in PostGIS. Colours and symbols come from the layer registry
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from decimal import Decimal
 
 from django.contrib.gis.db.models import LineStringField, PointField
@@ -192,14 +193,25 @@ def _transformer_layer(transformers) -> MapLayer:
 
 
 def _equipment_layers(equipment) -> list[MapLayer]:
+    return equipment_layers(
+        (kind, MapFeature(geom, f"{Equipment.Kind(kind).label} {code}"))
+        for code, kind, geom in equipment.values_list("code", "kind", "location")
+    )
+
+
+def equipment_layers(
+    features: Iterable[tuple[str, MapFeature]],
+    size: float = registry.EQUIPMENT.size,
+    fit: bool = True,
+) -> list[MapLayer]:
+    """One layer per equipment category, in the legend's fixed order, from (kind, feature)
+    pairs; colours and shapes from the registry."""
     by_category: dict[str, list[MapFeature]] = {}
-    for code, kind, geom in equipment.values_list("code", "kind", "location"):
-        kind = Equipment.Kind(kind)
-        by_category.setdefault(Equipment.CATEGORY_OF[kind], []).append(
-            MapFeature(geom, f"{kind.label} {code}")
-        )
+    for kind, feature in features:
+        category = Equipment.CATEGORY_OF[Equipment.Kind(kind)]
+        by_category.setdefault(category, []).append(feature)
     layers = []
-    for category in Equipment.Category:  # a fixed legend order
+    for category in Equipment.Category:
         if category in by_category:
             color, shape = registry.EQUIPMENT_STYLE[category]
             layers.append(
@@ -208,7 +220,8 @@ def _equipment_layers(equipment) -> list[MapLayer]:
                     kind="point",
                     color=color,
                     shape=shape,
-                    size=registry.EQUIPMENT.size,
+                    size=size,
+                    fit=fit,
                     features=by_category[category],
                 )
             )

@@ -12,9 +12,9 @@ from django.contrib.gis.geos import GEOSGeometry, Point
 from django.db import connection
 
 from maps.drawing import MapFeature, MapLayer
+from maps.drawing.layers import equipment_layers
 from maps.tiles import services
 from network import layers as registry
-from network.models import Equipment
 
 PER_LAYER = 3000  # features per layer in a PDF
 VIEW_PX = (900, 520)  # the frame of the static map, in screen pixels at the view's zoom
@@ -125,24 +125,10 @@ def view_layers(
                  WHERE e.location && {ENVELOPE} ORDER BY e.id LIMIT %(cap)s""",
             bbox,
         )
-        by_category: dict[str, list[MapFeature]] = {}
-        for kind, geojson in rows:
-            category = Equipment.CATEGORY_OF[Equipment.Kind(kind)]
-            by_category.setdefault(category, []).append(MapFeature(geojson=geojson))
-        for category in Equipment.Category:
-            if category in by_category:
-                color, shape = registry.EQUIPMENT_STYLE[category]
-                layers.append(
-                    MapLayer(
-                        name=category.label,
-                        kind="point",
-                        color=color,
-                        shape=shape,
-                        size=8,
-                        fit=False,
-                        features=by_category[category],
-                    )
-                )
+        # A view holds many more devices than a detail map: smaller symbols.
+        layers += equipment_layers(
+            ((kind, MapFeature(geojson=geojson)) for kind, geojson in rows), size=8, fit=False
+        )
     rows = _rows(
         f"""SELECT ST_AsGeoJSON(s.location, 6) FROM network_substation s
              WHERE s.location && {ENVELOPE} ORDER BY s.id LIMIT %(cap)s""",
