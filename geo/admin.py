@@ -32,10 +32,6 @@ class RegionAdmin(MapAdmin):
     search_fields = ["code", "name"]
     ordering = ["code"]
 
-    def get_queryset(self, request):
-        # Boundaries weigh megabytes and lists never show them; the change form loads its own.
-        return super().get_queryset(request).defer("boundary")
-
 
 @admin.register(Comuna)
 class ComunaAdmin(MapAdmin):
@@ -45,6 +41,3 @@ class ComunaAdmin(MapAdmin):
     list_select_related = ["region"]
     search_fields = ["code", "name", "province"]
     ordering = ["code"]
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).defer("boundary")
