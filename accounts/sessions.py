@@ -7,7 +7,7 @@ query building costs more than the look-up (0.38 ms against 0.17 ms on the bench
 
 The vector tile endpoint answers dozens of requests per map view and must stay close to the
 cost of its own SQL, so a cached tile is one statement in all: it checks the login in the
-statement that reads the tile (geo/tiles/cache.py). For that:
+statement that reads the tile (maps/tiles/cache.py). For that:
 
 - `load_login` reads the session (one query, the first time a process sees it) and returns a
   `SessionLogin`: the session key, the session row's data as stored, and the user's id,

@@ -56,7 +56,7 @@ def database_config() -> dict:
         }
     # Always PostGIS, whatever scheme the URL used.
     config["ENGINE"] = "django.contrib.gis.db.backends.postgis"
-    # Prepared statements, for the vector tiles only (geo/tiles/cache.py runs them through a
+    # Prepared statements, for the vector tiles only (maps/tiles/cache.py runs them through a
     # server-side-binding cursor; Django's own queries bind on the client and are never
     # prepared). They run their generic plan: planning a tile statement takes longer than
     # serving a cached tile. Only prepared statements and PL/pgSQL (none of ours) use a plan
@@ -266,7 +266,8 @@ CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_RESULT_BACKEND = None
 
-# Server-side caches. "tiles" holds rendered vector tiles (see geo/tiles).
+# Server-side caches (rendered vector tiles are not here: they live in the geo_tilecache table,
+# maps/tiles/cache.py).
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
 }

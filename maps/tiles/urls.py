@@ -18,7 +18,7 @@ class SignedInt:
 register_converter(SignedInt, "signed")
 
 app_name = "tiles"
-# Vector tiles: /tiles/<layer>/<z>/<x>/<y>.mvt (see geo/tiles).
+# Vector tiles: /tiles/<layer>/<z>/<x>/<y>.mvt (see maps/tiles).
 urlpatterns = [
     path("<str:layer>/<signed:z>/<signed:x>/<signed:y>.mvt", views.tile, name="tile"),
 ]

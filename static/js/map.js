@@ -1,5 +1,5 @@
 // The detail pages' maps: each div.map[data-map] names a JSON block written by
-// geo/services/maps.py (one GeoJSON FeatureCollection per layer). Needs only the vendored
+// maps/drawing/leaflet.py (one GeoJSON FeatureCollection per layer). Needs only the vendored
 // Leaflet; nothing is fetched but the optional base layer's tiles.
 (function () {
   "use strict";

@@ -1,4 +1,4 @@
-// The map-first search page (/red/mapa/): the network's vector tiles (geo/tiles) drawn by the
+// The map-first search page (/red/mapa/): the network's vector tiles (maps/tiles) drawn by the
 // vendored Leaflet and Leaflet.VectorGrid on canvas; layer switcher, legend, click to inspect,
 // search box, permalink (the page's query string) and a distance tool. Nothing is fetched but
 // our own tiles and search answers, and the base layer's tiles when one is configured.

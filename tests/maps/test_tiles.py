@@ -1,4 +1,4 @@
-"""Vector tiles (geo/tiles): content by layer and zoom, headers, server cache, bad addresses."""
+"""Vector tiles (maps/tiles): content by layer and zoom, headers, server cache, bad addresses."""
 
 from __future__ import annotations
 
