@@ -89,6 +89,8 @@ class AccessLog(models.Model):
         PDF = "pdf", "Descarga PDF"
         CUSTOMER = "cliente", "Cliente"
         MONITORING = "balances", "Balances y alarmas"
+        DOCUMENT = "documento", "Descarga de documento"
+        DATA_EXPORT = "mis_datos", "Descarga de datos personales"
 
     # The (user, at) index below also serves the foreign key.
     user = models.ForeignKey(

@@ -11,9 +11,13 @@ from datetime import date
 
 from django.db import connection, transaction
 
-from accounts.models import User
 from accounts.services import ensure_demo_planner
 from core.months import today
+from customers.services.demo import (
+    detach_customer_accounts,
+    ensure_demo_customer_accounts,
+    reattach_customer_accounts,
+)
 from metering.services.demo import seed_metering
 from metering.services.reset import clear_metering_data
 from network.services.seed import SCALES, SeedRefused, holds_demo_data, seed_network
@@ -35,9 +39,9 @@ def seed_demo(
     as_of = as_of or today()
     started = time.monotonic()
     with transaction.atomic():
-        # Accounts tied to the customers being replaced are demo accounts: they go too, with
-        # every meter, reading and bill of the network being replaced.
-        User.objects.filter(customer__isnull=False).delete()
+        # Accounts tied to the customers being replaced are kept, with their access history:
+        # detached now, linked again by customer number once the new network is in.
+        accounts = detach_customer_accounts()
         with connection.cursor() as cur:
             # Check those deletions now: TRUNCATE refuses tables with pending trigger events.
             cur.execute("SET CONSTRAINTS ALL IMMEDIATE")
@@ -47,6 +51,9 @@ def seed_demo(
         )
         if scale_name == "demo":
             counts.update(seed_metering(rng, as_of, log))
+        counts["accounts_relinked"], counts["accounts_deactivated"] = reattach_customer_accounts(
+            accounts
+        )
     counts["seconds"] = round(time.monotonic() - started)
     return counts
 
@@ -55,4 +62,7 @@ def demo_accounts(scale_name: str) -> list[str]:
     """The demo data set's accounts (created when missing), as lines for the user to read."""
     if scale_name != "demo":
         return []
-    return [f"Planificador de demostración en /admin/: {ensure_demo_planner()}"]
+    return [
+        f"Planificador de demostración en /admin/: {ensure_demo_planner()}",
+        *ensure_demo_customer_accounts(),
+    ]

@@ -101,6 +101,7 @@ INSTALLED_APPS = [
     "demand",
     "metering",
     "maps",
+    "customers",
 ]
 
 # Registration captcha: "simple" is self-hosted and works offline; "recaptcha" (Google) needs

@@ -32,6 +32,7 @@ urlpatterns = [
     path("api/", include("network.api.urls")),
     path("api/rd/", include("metering.api.urls")),
     path("medicion/", include("metering.urls")),
+    path("", include("customers.urls")),
     path("cuentas/", include("accounts.urls")),
     path("captcha/", include("captcha.urls")),
     path("admin/", admin.site.urls),

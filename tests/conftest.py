@@ -69,10 +69,11 @@ PASSWORD = "clave-segura-123"
 
 @pytest.fixture
 def client_user(demo_network, django_user_model):
-    """A customer of the demo network, without generation, with an account of their own."""
-    from network.models import Customer
+    """A customer of the demo network, without generation, with an account of their own: the
+    one the demo account shows (bills, invoices, meter readings, a DR program)."""
+    from customers.services.demo import showcase_customer
 
-    customer = Customer.objects.filter(is_eg=False).order_by("pk").first()
+    customer = showcase_customer(eg=False)
     return django_user_model.objects.create_user(
         "cliente_demo", "cliente@example.cl", PASSWORD, profile="client", customer=customer
     )
@@ -80,10 +81,11 @@ def client_user(demo_network, django_user_model):
 
 @pytest.fixture
 def eg_user(demo_network, django_user_model):
-    """An EG (net billing) customer of the demo network, with an account of their own."""
-    from network.models import Customer
+    """An EG (net billing) customer of the demo network, with an account of their own (the
+    demo EG account's customer: contract, remanentes, register reads)."""
+    from customers.services.demo import showcase_customer
 
-    customer = Customer.objects.filter(is_eg=True).order_by("pk").first()
+    customer = showcase_customer(eg=True)
     return django_user_model.objects.create_user(
         "cliente_eg_demo", "eg@example.cl", PASSWORD, profile="eg", customer=customer
     )

@@ -1,9 +1,9 @@
 from __future__ import annotations
 
-from decimal import Decimal
-
 from django import template
 from django.utils.http import urlencode
+
+from core import numbers
 
 register = template.Library()
 
@@ -28,19 +28,19 @@ def page_url(context, number: int, name: str = "") -> str:
 @register.filter
 def clp(value) -> str:
     """A peso amount as Chileans write it: $ 1.234.567."""
-    if value is None or value == "":
-        return "—"
-    amount = int(Decimal(value).quantize(Decimal(1)))
-    return "$\u00a0" + f"{amount:,}".replace(",", ".")
+    return numbers.clp(value)
+
+
+@register.filter
+def clp_signed(value) -> str:
+    """A change of a peso amount: +$ 1.234 or −$ 1.234."""
+    return numbers.clp(value, signed=True)
 
 
 @register.filter
 def num(value, decimals: int = 1) -> str:
     """A figure with Chilean separators: 1.234,5."""
-    if value is None or value == "":
-        return "—"
-    text = f"{Decimal(value):,.{int(decimals)}f}"
-    return text.replace(",", "_").replace(".", ",").replace("_", ".")
+    return numbers.number(value, decimals)
 
 
 @register.simple_tag
