@@ -55,6 +55,9 @@ MONITORING = only(("sec", "planner"), {403}, LOGIN)
 DR_READ = only(("sec", "planner"), {403}, {403})
 TILE = registered({200, 204}, anonymous={401})
 ACCOUNT_PAGE = registered()
+# A customer's own pages and files: the owner and SEC; 404 for everyone else, never 403.
+CLIENT_ACCOUNT = only(("client", "sec"), {404}, LOGIN)
+EG_ACCOUNT = only(("eg", "sec"), {404}, LOGIN)
 # Login and registration: a logged-in user is sent on to the portal.
 ANONYMOUS_ONLY = {"anonymous": OK, **dict.fromkeys(REGISTERED, {302})}
 
@@ -121,6 +124,24 @@ RULES: dict[str, Rule] = {
     "dr:message-list": Rule(DR_READ),
     "dr:message-detail": Rule(DR_READ, args="message"),
     "metering:monitoring": Rule(MONITORING),
+    # /mi-cuenta/ sends a customer to their own pages; other profiles have none.
+    "customers:mine": Rule({**only((), {404}, LOGIN), "client": {302}, "eg": {302}}),
+    "customers:home": Rule(CLIENT_ACCOUNT, args="client_customer"),
+    "customers:explained": Rule(CLIENT_ACCOUNT, args="client_customer"),
+    "customers:documents": Rule(CLIENT_ACCOUNT, args="client_customer"),
+    "customers:document_pdf": Rule(CLIENT_ACCOUNT, args="client_document"),
+    "customers:demand_response": Rule(CLIENT_ACCOUNT, args="client_customer"),
+    "customers:data": Rule(CLIENT_ACCOUNT, args="client_customer"),
+    "customers:data_readings": Rule(CLIENT_ACCOUNT, args="client_customer"),
+    "customers:data_bills": Rule(CLIENT_ACCOUNT, args="client_customer"),
+    "customers:data_espi": Rule(CLIENT_ACCOUNT, args="client_customer"),
+    # The EG pages (§5 IV, VI–IX) answer only for an EG customer's own account.
+    "customers:injections": Rule(EG_ACCOUNT, args="eg_customer"),
+    "customers:history": Rule(EG_ACCOUNT, args="eg_customer"),
+    "customers:remanentes": Rule(EG_ACCOUNT, args="eg_customer"),
+    "customers:meter": Rule(EG_ACCOUNT, args="eg_customer"),
+    "customers:contract": Rule(EG_ACCOUNT, args="eg_customer"),
+    "customers:contract_pdf": Rule(EG_ACCOUNT, args="eg_contract_pdf"),
 }
 
 
@@ -157,7 +178,7 @@ def test_every_url_pattern_has_a_declared_rule():
 @pytest.fixture
 def sample_args(demo_network, persona_users) -> dict:
     from demand.models import MonthlyDemand
-    from metering.models import DrEvent, DrEventTarget, DrMessage, DrProgram
+    from metering.models import BillingDocument, DrEvent, DrEventTarget, DrMessage, DrProgram
     from vnr.models import VnrCode
 
     substation = Substation.objects.select_related("comuna__region").order_by("pk").first()
@@ -183,6 +204,15 @@ def sample_args(demo_network, persona_users) -> dict:
         "demand": {"pk": MonthlyDemand.objects.order_by("pk").values_list("pk", flat=True)[0]},
         "vnr": {"pk": VnrCode.objects.order_by("pk").values_list("pk", flat=True)[0]},
         "customer": {"pk": persona_users["client"].customer_id},
+        "client_customer": {"pk": persona_users["client"].customer_id},
+        "eg_customer": {"pk": persona_users["eg"].customer_id},
+        "client_document": {
+            "pk": persona_users["client"].customer_id,
+            "document": BillingDocument.objects.filter(customer=persona_users["client"].customer)
+            .values_list("pk", flat=True)
+            .first(),
+        },
+        "eg_contract_pdf": {"pk": persona_users["eg"].customer_id, "document": "contrato"},
         "program": {"code": DrProgram.objects.order_by("pk").values_list("code", flat=True)[0]},
         "event": {"correlation_id": event.correlation_id},
         "target": {"pk": DrEventTarget.objects.order_by("pk").values_list("pk", flat=True)[0]},
