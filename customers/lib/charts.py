@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from html import escape
 
 WIDTH, HEIGHT = 720.0, 300.0
-TOP, BOTTOM = 34.0, 40.0  # legend above, month labels below
+TOP, BOTTOM = 44.0, 40.0  # legend above, month labels below
 SIDE = 72.0  # room for an axis' labels
 FONT = 12
 POSITIVE_TICKS = 4
@@ -120,15 +120,18 @@ def bar_chart(
                 continue
             owner = next(s for s in series if s.axis == index)
             x, anchor = (left_x - 6, "end") if index == 0 else (right_x + 6, "start")
+            # With many ticks every other label is minor: a narrow screen's larger text
+            # would overlap them (portal.css hides them there). Zero is never minor.
+            minor = ' class="minor"' if ticks > 6 and (k - POSITIVE_TICKS) % 2 else ""
             out.append(
-                f'<text x="{x:.1f}" y="{y + 4:.1f}" text-anchor="{anchor}" fill="#333">'
+                f'<text x="{x:.1f}" y="{y + 4:.1f}" text-anchor="{anchor}" fill="#333"{minor}>'
                 f"{escape((owner.tick or owner.label)(tick))}</text>"
             )
     for index, unit in enumerate(axis_units[: len(axes)]):
         if unit:
             x, anchor = (left_x - 6, "end") if index == 0 else (right_x + 6, "start")
             out.append(
-                f'<text x="{x:.1f}" y="{TOP - 10:.1f}" text-anchor="{anchor}" fill="#333" '
+                f'<text x="{x:.1f}" y="{TOP - 16:.1f}" text-anchor="{anchor}" fill="#333" '
                 f'font-weight="bold">{escape(unit)}</text>'
             )
     every = every or max(1, math.ceil(n / 12))
@@ -160,6 +163,6 @@ def bar_chart(
             f'<rect x="{x:.1f}" y="6" width="12" height="12" fill="{s.colour}"/>'
             f'<text x="{x + 16:.1f}" y="16" fill="#222">{escape(s.name)}</text>'
         )
-        x += 28 + 10.5 * len(s.name)  # room for the larger text of a narrow screen
+        x += 30 + 13.5 * len(s.name)  # room for the larger text of a narrow screen
     out.append("</svg>")
     return "".join(out)

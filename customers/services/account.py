@@ -113,13 +113,10 @@ def _kwh_tick(value: float) -> str:
     return number(value, 0)
 
 
-def _short_clp(value: float) -> str:
-    """An axis tick in pesos: $ 12.000 reads $12 mil, to leave room to the bars."""
-    if abs(value) >= 1_000_000:
-        return f"{number(value / 1_000_000, 1)} M"
-    if abs(value) >= 1000:
-        return f"{number(value / 1000, 0)} mil"
-    return number(value, 0)
+def _thousands(value: float) -> str:
+    """An axis tick in thousands of pesos (the axis says "$ mil"): short enough to stay
+    readable when the chart shrinks to a phone's width."""
+    return number(value / 1000, 0 if abs(value) >= 1000 or value == 0 else 1)
 
 
 def consumption_chart(months: list[Month], *, net: bool = False, chart_id: str = "consumo") -> str:
@@ -149,7 +146,7 @@ def consumption_chart(months: list[Month], *, net: bool = False, chart_id: str =
                 CHARGES,
                 1,
                 clp,
-                _short_clp,
+                _thousands,
             ),
         ],
         title=f"Consumo y {name.lower()} de los últimos {len(months)} meses",
@@ -158,7 +155,7 @@ def consumption_chart(months: list[Month], *, net: bool = False, chart_id: str =
             f"{name.lower()} en pesos (eje derecho). Las cifras están en la tabla."
         ),
         chart_id=chart_id,
-        axis_units=("kWh", "$"),
+        axis_units=("kWh", "$ mil"),
     )
 
 
@@ -174,6 +171,7 @@ def injection_chart(months: list[Month], chart_id: str = "inyeccion") -> str:
                 CONSUMPTION,
                 0,
                 _kwh,
+                _kwh_tick,
             ),
             Series(
                 "Inyección",
@@ -184,6 +182,7 @@ def injection_chart(months: list[Month], chart_id: str = "inyeccion") -> str:
                 INJECTION,
                 0,
                 _kwh,
+                _kwh_tick,
             ),
         ],
         title=f"Consumo e inyecciones de los últimos {len(months)} meses",
@@ -206,6 +205,7 @@ def injection_value_chart(months: list[Month], chart_id: str = "valorizacion") -
                 CHARGES,
                 0,
                 clp,
+                _thousands,
             ),
             Series(
                 "Valorización inyección",
@@ -218,12 +218,13 @@ def injection_value_chart(months: list[Month], chart_id: str = "valorizacion") -
                 INJECTION,
                 0,
                 clp,
+                _thousands,
             ),
-        ],  # fmt: skip
+        ],
         title=f"Cargos y valorización de las inyecciones, últimos {len(months)} meses",
         description="Barras por mes, en pesos.",
         chart_id=chart_id,
-        axis_units=("$",),
+        axis_units=("$ mil",),
         every=1,
     )
 

@@ -18,6 +18,7 @@ from django.db.models import Case, Exists, OuterRef, Value, When
 from accounts.models import User
 from metering.models import (
     BillingDocument,
+    DrEventTarget,
     EgContract,
     Meter,
     ProgramEnrollment,
@@ -71,13 +72,16 @@ def reattach_customer_accounts(saved: list[Detached]) -> tuple[int, int]:
 
 def showcase_customer(eg: bool) -> Customer | None:
     """The demo customer with the most to show. Wishes by weight: billed with documents, a
-    metered profile; for EG a contract and register reads; a DR program; for EG remanentes
-    discounted from a bill. The highest total wins, the lowest number among equals."""
+    metered profile; for EG a contract and register reads; a DR program, its events and
+    prices; for EG remanentes discounted from a bill. The highest total wins, the lowest
+    number among equals."""
     of_customer = {"customer": OuterRef("pk")}
     wishes = [
         (64, Exists(BillingDocument.objects.filter(**of_customer))),
         (32, Exists(Meter.objects.filter(channels__isnull=False, **of_customer))),
         (4, Exists(ProgramEnrollment.objects.filter(**of_customer))),
+        (3, Exists(DrEventTarget.objects.filter(**of_customer))),
+        (1, Exists(ProgramEnrollment.objects.filter(program__kind="cpp", **of_customer))),
     ]
     if eg:
         wishes += [

@@ -301,3 +301,16 @@ def test_the_technical_data_links_to_the_transformers_public_page(login_as, clie
     transformer = client_user.customer.transformer
     assert reverse("network:transformer", args=[transformer.pk]) in response.content.decode()
     assert f"{Decimal(transformer.capacity_kva):.1f}".replace(".", ",") in response.content.decode()
+
+
+def test_the_pdf_carries_the_chart_the_data_date_and_the_printing_date(login_as, client_user):
+    import subprocess
+
+    url = reverse("customers:home", args=[client_user.customer_id]) + "?formato=pdf"
+    pdf = login_as("client").get(url).content
+    text = subprocess.run(
+        ["pdftotext", "-", "-"], input=pdf, capture_output=True, check=True
+    ).stdout.decode()
+    assert "Datos actualizados al" in text and "Impreso el" in text
+    assert "Consumo" in text and "Cargos" in text and "kWh" in text  # the chart's legend
+    assert "IMPRIMIR" not in text  # the controls are left out
