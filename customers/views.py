@@ -9,6 +9,9 @@ for a customer without generation. Every view and download is written to the acc
 
 from __future__ import annotations
 
+from datetime import date
+
+from django.contrib import messages
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -363,17 +366,49 @@ class ContractPdf(CustomerDownload):
         return pdf_file(pdf, f"{document}-{contract.number}.pdf"), f"{document} {contract.number}"
 
 
+def data_range(request: HttpRequest) -> tuple[date | None, date | None]:
+    """The days the readings downloads cover (?desde=AAAA-MM-DD&hasta=…, both included);
+    ValueError with the message the data page shows."""
+    found = []
+    for name, label in (("desde", "desde"), ("hasta", "hasta")):
+        raw = request.GET.get(name, "").strip()
+        if not raw:
+            found.append(None)
+            continue
+        try:
+            found.append(date.fromisoformat(raw))
+        except ValueError:
+            raise ValueError(
+                f"La fecha «{raw}» ({label}) no es válida: escríbala como AAAA-MM-DD."
+            ) from None
+    start, end = found
+    if start and end and start > end:
+        raise ValueError("La fecha «desde» es posterior a la fecha «hasta».")
+    return start, end
+
+
 class DataDownload(CustomerDownload):
     log_kind = "mis_datos"
     fmt = ""
 
+    def get(self, request: HttpRequest, pk: int, **kwargs) -> HttpResponse:
+        try:
+            self.range = data_range(request)
+        except ValueError as problem:
+            if is_registered(request.user):
+                customer_of(request, pk)  # another customer's id is still a 404
+                messages.error(request, str(problem))
+            return redirect("customers:data", pk=pk)
+        return super().get(request, pk, **kwargs)
+
     def serve(self, customer, **kwargs):
         from customers.services import espi, export
 
+        start, end = self.range
         stamp = timezone.localdate().isoformat()
         if self.fmt == "readings":
             response = StreamingHttpResponse(
-                export.readings_csv(customer), content_type="text/csv; charset=utf-8"
+                export.readings_csv(customer, start, end), content_type="text/csv; charset=utf-8"
             )
             name = f"lecturas-{customer.number}-{stamp}.csv"
         elif self.fmt == "bills":
@@ -382,10 +417,13 @@ class DataDownload(CustomerDownload):
             )
             name = f"facturacion-{customer.number}-{stamp}.csv"
         else:
-            response = HttpResponse(espi.espi_feed(customer), content_type="application/atom+xml")
+            response = HttpResponse(
+                espi.espi_feed(customer, start, end), content_type=espi.CONTENT_TYPE
+            )
             name = f"green-button-{customer.number}-{stamp}.xml"
         response["Content-Disposition"] = f'attachment; filename="{name}"'
-        return response, name
+        span = f" {start or '…'} a {end or '…'}" if (start or end) else ""
+        return response, name + span
 
 
 def my_account(request: HttpRequest) -> HttpResponse:

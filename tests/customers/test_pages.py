@@ -314,3 +314,19 @@ def test_the_pdf_carries_the_chart_the_data_date_and_the_printing_date(login_as,
     assert "Datos actualizados al" in text and "Impreso el" in text
     assert "Consumo" in text and "Cargos" in text and "kWh" in text  # the chart's legend
     assert "IMPRIMIR" not in text  # the controls are left out
+
+
+def test_the_readings_download_takes_a_date_range_and_refuses_a_bad_one(login_as, eg_user):
+    browser = login_as("eg")
+    url = reverse("customers:data_readings", args=[eg_user.customer_id])
+    whole = b"".join(browser.get(url).streaming_content).decode("utf-8-sig").splitlines()
+    days = sorted({line.split(";")[5][:10] for line in whole[1:]})
+    one = browser.get(url, {"desde": days[3], "hasta": days[3]})
+    rows = b"".join(one.streaming_content).decode("utf-8-sig").splitlines()[1:]
+    assert 0 < len(rows) < len(whole) - 1
+    assert all(days[2] <= r.split(";")[5][:10] <= days[4] for r in rows)
+    bad = browser.get(url, {"desde": "31/02/2026"}, follow=True)
+    assert bad.redirect_chain[-1][0] == reverse("customers:data", args=[eg_user.customer_id])
+    assert "no es válida: escríbala como AAAA-MM-DD" in bad.content.decode()
+    backwards = browser.get(url, {"desde": days[4], "hasta": days[3]}, follow=True)
+    assert "posterior a la fecha «hasta»" in backwards.content.decode()
