@@ -230,6 +230,24 @@ class RegistrationForm(UserCreationForm):
 
 
 class PasswordResetForm(auth_forms.PasswordResetForm):
+    """Also for the customer accounts the distributor issued whose holder never set a
+    password (the first link expired): Django's form skips unusable passwords, which would
+    leave them with no way in but a call to the distributor."""
+
+    def get_users(self, email):
+        from accounts.models import User
+
+        yield from super().get_users(email)
+        issued = User.objects.filter(
+            email__iexact=email,
+            is_active=True,
+            profile__in=[User.Profile.CLIENT, User.Profile.EG],
+            last_login__isnull=True,
+        )
+        for user in issued:
+            if not user.has_usable_password():
+                yield user
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         email = self.fields["email"]

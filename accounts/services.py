@@ -14,6 +14,17 @@ PLANNER_APPS = ("geo", "network", "vnr", "demand")
 # of feeders and transformers leaves out.
 PLANNER_EXTRA_MODELS = (("metering", "loadtransfer"),)
 
+CUSTOMER_SERVICE_GROUP = "Atención de clientes"
+# Customer service issues and looks after customers' accounts (customers.CustomerAccount, the
+# client and eg profiles only) and reads the customers behind them; nothing else: no staff or
+# SEC accounts, no deletions, no topology. App labels, not imports: accounts lies below both.
+CUSTOMER_SERVICE_PERMISSIONS = (
+    ("customers", "view_customeraccount"),
+    ("customers", "add_customeraccount"),
+    ("customers", "change_customeraccount"),
+    ("network", "view_customer"),
+)
+
 
 def planner_permissions():
     extra = Q()
@@ -22,10 +33,19 @@ def planner_permissions():
     return Permission.objects.filter(Q(content_type__app_label__in=PLANNER_APPS) | extra)
 
 
+def customer_service_permissions():
+    wanted = Q()
+    for app_label, codename in CUSTOMER_SERVICE_PERMISSIONS:
+        wanted |= Q(content_type__app_label=app_label, codename=codename)
+    return Permission.objects.filter(wanted)
+
+
 def ensure_groups(**kwargs) -> None:
-    """Create or refresh the planners' group after every migrate."""
+    """Create or refresh the staff groups (planners, customer service) after every migrate."""
     group, _ = Group.objects.get_or_create(name=PLANNERS_GROUP)
     group.permissions.set(planner_permissions())
+    group, _ = Group.objects.get_or_create(name=CUSTOMER_SERVICE_GROUP)
+    group.permissions.set(customer_service_permissions())
 
 
 DEMO_PLANNER = ("planificador", "planificador-demo")

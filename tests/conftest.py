@@ -56,9 +56,17 @@ def public_client(client, public_user):
 
 
 def pytest_collection_modifyitems(items):
-    # Browser tests run last: their live server commits, and the flush after them empties the
-    # database, which would take the session's demo data set away from the tests that follow.
-    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
+    # Tests on the session's demo data set run after the others: it stays loaded once loaded,
+    # and some tests need an empty territory (the boundary imports). Browser tests run last:
+    # their live server commits, and the flush after them empties the database, which would
+    # take the demo set away from the tests that follow. The sort is stable: within each
+    # group the files keep their order.
+    items.sort(
+        key=lambda item: (
+            item.get_closest_marker("browser") is not None,
+            "demo_network" in getattr(item, "fixturenames", ()),
+        )
+    )
 
 
 # --- Personas: the six profiles of SPEC.md's table (healthchecks' alice/bob/charlie) ---------

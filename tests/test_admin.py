@@ -17,6 +17,7 @@ from django.utils.text import capfirst
 from accounts.models import AccessLog, User
 from accounts.services import PLANNER_APPS, PLANNER_EXTRA_MODELS, PLANNERS_GROUP
 from core.admin import EstimatedCountPaginator, estimated_rows
+from customers.models import CustomerAccount
 from demand.models import MonthlyDemand
 from geo.models import Comuna, Region
 from maps.models import TileCache
@@ -90,6 +91,9 @@ MAKERS = {
     Customer: f.make_customer,
     MonthlyDemand: f.make_demand,
     User: lambda: User.objects.create_user("usuario-admin", "u@example.cl", rut=f.valid_rut(9999)),
+    CustomerAccount: lambda: CustomerAccount.objects.create_user(
+        "880000999", "c@example.cl", profile="client", customer=f.make_customer()
+    ),
     Group: lambda: Group.objects.create(name="Auditores"),
     Meter: f.make_meter,
     ObisCode: lambda: ObisCode.objects.create(code="99.8.9", name="Registro de prueba"),
