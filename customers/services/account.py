@@ -82,6 +82,7 @@ def last_months(customer, count: int = MONTHS, today: date | None = None) -> lis
         for b in MonthlyBill.objects.of_customer(customer)
         .filter(month__gte=add_months(current, -count - 12), month__lte=current)
         .only(*BILL_FIELDS)
+        .order_by()  # a dict by month: the model's ordering would join the customer to sort
     }
     last = current if current in bills else add_months(current, -1)
     first = add_months(last, 1 - count)
