@@ -13,9 +13,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.contrib.auth.models import Group
 from django.db.models import Case, Exists, OuterRef, Value, When
 
 from accounts.models import User
+from accounts.services import CUSTOMER_SERVICE_GROUP, ensure_groups
 from metering.models import (
     BillingDocument,
     DrEventTarget,
@@ -29,6 +31,7 @@ from network.models import Customer
 
 DEMO_CUSTOMER = ("cliente", "cliente-demo")
 DEMO_EG_CUSTOMER = ("cliente_eg", "cliente-eg-demo")
+DEMO_CUSTOMER_SERVICE = ("atencion", "atencion-demo")
 
 
 @dataclass(frozen=True)
@@ -118,4 +121,19 @@ def ensure_demo_customer_accounts() -> list[str]:
         user.save()
         shown = f"{username} / {password}" if created else f"{username} (clave ya definida)"
         lines.append(f"{label} de demostración (n° {customer.number}): {shown}")
+    lines.append(f"Atención de clientes en /admin/: {ensure_demo_customer_service()}")
     return lines
+
+
+def ensure_demo_customer_service() -> str:
+    """A staff account of the customer-service group, which issues the customer accounts."""
+    username, password = DEMO_CUSTOMER_SERVICE
+    user, created = User.objects.get_or_create(
+        username=username, defaults={"is_staff": True, "email": f"{username}@demo.cl"}
+    )
+    if created:
+        user.set_password(password)
+        user.save(update_fields=["password"])
+    ensure_groups()
+    user.groups.add(Group.objects.get(name=CUSTOMER_SERVICE_GROUP))
+    return f"{username} / {password}" if created else f"{username} (clave ya definida)"

@@ -6,7 +6,12 @@ import pytest
 from django.urls import reverse
 
 from accounts.models import AccessLog, User
-from customers.services.demo import DEMO_CUSTOMER, DEMO_EG_CUSTOMER, showcase_customer
+from customers.services.demo import (
+    DEMO_CUSTOMER,
+    DEMO_CUSTOMER_SERVICE,
+    DEMO_EG_CUSTOMER,
+    showcase_customer,
+)
 from metering.models import BillingDocument, EgContract, Meter, RegisterRead
 from network.models import Customer
 from portal.services import demo_accounts, seed_demo
@@ -25,6 +30,9 @@ def test_the_demo_accounts_log_in_with_the_readme_passwords(demo_network, client
         home = client.get(reverse("customers:mine"), follow=True)
         assert home.status_code == 200 and user.customer.number in home.content.decode()
         client.logout()
+    service = User.objects.get(username=DEMO_CUSTOMER_SERVICE[0])
+    assert service.is_staff and service.has_perm("customers.add_customeraccount")
+    assert not service.has_perm("network.change_feeder")
 
 
 def test_the_demo_customers_have_everything_their_pages_show(demo_network):
