@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import date
 
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -19,8 +20,13 @@ from django.utils import timezone
 from django.views import View
 
 from accounts.pages import PortalPage, log_access
-from accounts.permissions import get_customer_for_user, is_registered, sees_own_customer
-from customers.services import account
+from accounts.permissions import (
+    get_customer_for_user,
+    is_registered,
+    sees_every_customer,
+    sees_own_customer,
+)
+from customers.services import account, search
 from metering.models import BillingDocument, EgContract
 
 CUSTOMER_SECTIONS = (
@@ -70,6 +76,7 @@ class CustomerPage(PortalPage):
         context = super().get_context_data(**kwargs)
         customer = self.customer
         title = dict((k, t) for k, t, _ in CUSTOMER_SECTIONS)[self.section]
+        audit = sees_every_customer(self.request.user)
         context.update(
             customer=customer,
             section=self.section,
@@ -81,10 +88,13 @@ class CustomerPage(PortalPage):
             section_title=title,
             profile_title=("Cliente con generación (EG)" if customer.is_eg else "Cliente"),
             breadcrumb=[
+                *([("Clientes", reverse("customers:search"))] if audit else []),
                 (f"Cliente {customer.number}", reverse("customers:home", args=[customer.pk])),
                 (title, ""),
             ],
             pdf_name=f"cliente-{customer.number}-{self.section}",
+            # SEC reads every customer's pages as they are, marked and with nothing to change.
+            audit_view=audit,
         )
         return context
 
@@ -433,3 +443,79 @@ def my_account(request: HttpRequest) -> HttpResponse:
     if not sees_own_customer(request.user):
         raise Http404("Este perfil no tiene una cuenta de cliente.")
     return redirect("customers:home", pk=request.user.customer_id)
+
+
+class CustomerSearchView(PortalPage):
+    """§3: the SEC auditor finds a customer by number, RUT or address; the grid links to the
+    customer's §4 view (§5 when the customer has EG)."""
+
+    template_name = "customers/search.html"
+    access_kind = "busqueda"
+    page_title = "Buscar clientes"
+    pdf_name = "busqueda-de-clientes"
+
+    def dispatch(self, request, *args, **kwargs):
+        if is_registered(request.user) and not sees_every_customer(request.user):
+            raise PermissionDenied("La búsqueda de clientes es del perfil SEC.")
+        return super().dispatch(request, *args, **kwargs)
+
+    def reference(self) -> str:
+        query = getattr(self, "query", None)
+        return f"clientes {query.label}" if query else "clientes"
+
+    def get(self, request, *args, **kwargs):
+        context = self.get_context_data(**kwargs)
+        if request.GET.get("formato") == "csv" and context.get("rows_for_csv") is not None:
+            log_access(request, self.access_kind, self.reference() + " (CSV)")
+            return search_csv(context["rows_for_csv"])
+        return self.render_to_response(context)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        kind = self.request.GET.get("por", "numero")
+        text = self.request.GET.get("q", "")
+        context.update(kinds=search.KINDS, kind=kind, text=text)
+        if "q" not in self.request.GET:
+            return context
+        try:
+            self.query = search.parse(kind, text)
+        except search.SearchError as problem:
+            context["search_error"] = str(problem)
+            return context
+        rows = search.search(self.query)
+        number = self.request.GET.get("pagina", "1")
+        try:
+            number = max(int(number), 1)
+        except ValueError:
+            context["search_error"] = f"«{number[:20]}» no es un número de página."
+            number = 1
+        page = search.page_of(rows, number)
+        if not page.rows and number > 1:
+            context["search_error"] = f"La página {number} no existe para esta búsqueda."
+            page = search.page_of(rows, 1)
+        context.update(query=self.query, page=page, rows_for_csv=rows)
+        return context
+
+
+def search_csv(rows) -> StreamingHttpResponse:
+    """The search results for Excel (;, UTF-8 with BOM), capped like the grid's count."""
+    from core.api.renderers import BOM, csv_value
+
+    def lines():
+        import csv
+        import io
+
+        out = io.StringIO()
+        writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
+        writer.writerow(["N° de cliente", "Nombre", "RUT", "Dirección", "Comuna", "EG"])
+        yield BOM + out.getvalue()
+        for c in rows[: search.CSV_CAP]:
+            out.seek(0)
+            out.truncate()
+            cells = [c.number, c.name, c.rut, c.address, c.comuna.name, c.is_eg]
+            writer.writerow([csv_value(v) for v in cells])
+            yield out.getvalue()
+
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="clientes.csv"'
+    return response

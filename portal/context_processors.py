@@ -2,7 +2,11 @@ from __future__ import annotations
 
 from django.conf import settings
 
-from accounts.permissions import sees_metering_monitoring, sees_own_customer
+from accounts.permissions import (
+    sees_every_customer,
+    sees_metering_monitoring,
+    sees_own_customer,
+)
 
 
 def portal(request) -> dict:
@@ -11,4 +15,5 @@ def portal(request) -> dict:
         "MAP_BASE_LAYER_ATTRIBUTION": settings.MAP_BASE_LAYER_ATTRIBUTION,
         "sees_monitoring": sees_metering_monitoring(getattr(request, "user", None)),
         "has_own_account": sees_own_customer(getattr(request, "user", None)),
+        "sees_customers": sees_every_customer(getattr(request, "user", None)),
     }

@@ -32,6 +32,7 @@ from network.models import Customer
 DEMO_CUSTOMER = ("cliente", "cliente-demo")
 DEMO_EG_CUSTOMER = ("cliente_eg", "cliente-eg-demo")
 DEMO_CUSTOMER_SERVICE = ("atencion", "atencion-demo")
+DEMO_SEC = ("auditor", "auditor-demo")
 
 
 @dataclass(frozen=True)
@@ -122,7 +123,21 @@ def ensure_demo_customer_accounts() -> list[str]:
         shown = f"{username} / {password}" if created else f"{username} (clave ya definida)"
         lines.append(f"{label} de demostración (n° {customer.number}): {shown}")
     lines.append(f"Atención de clientes en /admin/: {ensure_demo_customer_service()}")
+    lines.append(f"Auditor SEC (búsqueda de clientes en /clientes/): {ensure_demo_sec()}")
     return lines
+
+
+def ensure_demo_sec() -> str:
+    """An SEC auditor's account: every page, every customer, read-only (§3)."""
+    username, password = DEMO_SEC
+    user, created = User.objects.get_or_create(
+        username=username,
+        defaults={"profile": User.Profile.SEC, "email": f"{username}@sec.demo.cl"},
+    )
+    if created:
+        user.set_password(password)
+        user.save(update_fields=["password"])
+    return f"{username} / {password}" if created else f"{username} (clave ya definida)"
 
 
 def ensure_demo_customer_service() -> str:

@@ -66,6 +66,8 @@ RULES: dict[str, Rule] = {
     "login": Rule(ANONYMOUS_ONLY),
     "logout": Rule(dict.fromkeys(PERSONAS, {405})),  # POST only
     "register": Rule(ANONYMOUS_ONLY),
+    "register_done": Rule(everyone()),
+    "activate": Rule(everyone(), args="reset"),  # an invalid link: a page saying so
     "password_reset": Rule(everyone()),
     "password_reset_done": Rule(everyone()),
     "password_reset_confirm": Rule(everyone(), args="reset"),
@@ -126,6 +128,7 @@ RULES: dict[str, Rule] = {
     "metering:monitoring": Rule(MONITORING),
     # /mi-cuenta/ sends a customer to their own pages; other profiles have none.
     "customers:mine": Rule({**only((), {404}, LOGIN), "client": {302}, "eg": {302}}),
+    "customers:search": Rule(only(("sec",), {403}, LOGIN), query="por=direccion&q=andes"),
     "customers:home": Rule(CLIENT_ACCOUNT, args="client_customer"),
     "customers:explained": Rule(CLIENT_ACCOUNT, args="client_customer"),
     "customers:documents": Rule(CLIENT_ACCOUNT, args="client_customer"),
