@@ -20,6 +20,7 @@ account = [
 urlpatterns = [
     path("mi-cuenta/", views.my_account, name="mine"),
     path("clientes/", views.CustomerSearchView.as_view(), name="search"),
+    path("registro-de-accesos/", views.AccessLogView.as_view(), name="access_log"),
     *[path(f"clientes/<int:pk>/{p}", view.as_view(), name=name) for p, view, name in account],
     path(
         "clientes/<int:pk>/documentos/<int:document>/pdf/",

@@ -519,3 +519,102 @@ def search_csv(rows) -> StreamingHttpResponse:
     response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="clientes.csv"'
     return response
+
+
+class AccessLogView(PortalPage):
+    """The access log for the SEC auditor: who saw what and when, filtered by user, dates and
+    kind, a page at a time (the log grows without end: no full count), and as CSV."""
+
+    template_name = "customers/access_log.html"
+    access_kind = "registro"  # the log holds users' personal data too: reading it is logged
+    page_title = "Registro de accesos"
+    pdf_name = "registro-de-accesos"
+    page_size = 50
+    csv_cap = 50_000
+
+    def reference(self) -> str:
+        get = self.request.GET
+        names = ("usuario", "desde", "hasta", "tipo")
+        return " ".join(f"{k}={get[k]}" for k in names if get.get(k))
+
+    def dispatch(self, request, *args, **kwargs):
+        if is_registered(request.user) and not sees_every_customer(request.user):
+            raise PermissionDenied("El registro de accesos es del perfil SEC.")
+        return super().dispatch(request, *args, **kwargs)
+
+    def get(self, request, *args, **kwargs):
+        context = self.get_context_data(**kwargs)
+        if request.GET.get("formato") == "csv" and "rows" in context:
+            log_access(request, self.access_kind, self.reference() + " (CSV)")
+            return access_csv(context["rows"][: self.csv_cap])
+        return self.render_to_response(context)
+
+    def get_context_data(self, **kwargs):
+        from accounts.models import AccessLog
+
+        context = super().get_context_data(**kwargs)
+        get = self.request.GET
+        filters = {k: get.get(k, "").strip() for k in ("usuario", "desde", "hasta", "tipo")}
+        context.update(filters=filters, kinds=AccessLog.Kind.choices)
+        rows = AccessLog.objects.select_related("user").order_by("-at", "-id")
+        errors = []
+        if filters["usuario"]:
+            rows = rows.filter(user__username__iexact=filters["usuario"])
+        if filters["tipo"]:
+            if filters["tipo"] in AccessLog.Kind.values:
+                rows = rows.filter(kind=filters["tipo"])
+            else:
+                errors.append("Ese tipo de acceso no existe.")
+        for name, lookup in (("desde", "at__date__gte"), ("hasta", "at__date__lte")):
+            if filters[name]:
+                try:
+                    rows = rows.filter(**{lookup: date.fromisoformat(filters[name])})
+                except ValueError:
+                    errors.append(f"La fecha «{filters[name]}» no es válida: use AAAA-MM-DD.")
+        if errors:
+            context["search_error"] = " ".join(errors)
+            return context
+        try:
+            number = max(int(get.get("pagina", "1")), 1)
+        except ValueError:
+            number = 1
+        start = (number - 1) * self.page_size
+        found = list(rows[start : start + self.page_size + 1])
+        context.update(
+            rows=rows,
+            entries=found[: self.page_size],
+            number=number,
+            has_next=len(found) > self.page_size,
+        )
+        return context
+
+
+def access_csv(rows) -> StreamingHttpResponse:
+    import csv
+    import io
+
+    from core.api.renderers import BOM, csv_value
+
+    def lines():
+        out = io.StringIO()
+        writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
+        writer.writerow(["Fecha y hora", "Usuario", "Perfil", "Tipo", "Referencia", "URL", "IP"])
+        yield BOM + out.getvalue()
+        for entry in rows.iterator(chunk_size=2000):
+            out.seek(0)
+            out.truncate()
+            at = timezone.localtime(entry.at)
+            writer.writerow(
+                [
+                    csv_value(v)
+                    for v in (
+                        at, entry.user.username, entry.user.get_profile_display(),
+                        entry.get_kind_display(), entry.reference, entry.path, entry.ip,
+                    )
+                ]
+            )  # fmt: skip
+            yield out.getvalue()
+
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="registro-de-accesos.csv"'
+    return response

@@ -113,3 +113,34 @@ def test_sec_reads_a_customers_pages_marked_as_an_audit_view(login_as, client_us
     url = reverse("customers:home", args=[client_user.customer_id])
     assert "Vista de auditoría SEC" in login_as("sec").get(url).content.decode()
     assert "Vista de auditoría SEC" not in login_as("client").get(url).content.decode()
+
+
+# --- the access log --------------------------------------------------------------------------
+
+
+def test_sec_reads_the_access_log_filtered_by_user_kind_and_date(login_as, persona_users):
+    from core.months import today
+
+    client = persona_users["client"]
+    login_as("client").get(reverse("customers:home", args=[client.customer_id]))
+    login_as("public").get(reverse("network:vnr"))
+    url = reverse("customers:access_log")
+    browser = login_as("sec")
+    mine = browser.get(url, {"usuario": client.username, "tipo": "cliente", "desde": today()})
+    entries = mine.context["entries"]
+    assert entries and {(e.user_id, e.kind) for e in entries} == {(client.pk, "cliente")}
+    assert browser.get(url, {"usuario": client.username, "tipo": "vnr"}).context["entries"] == []
+    bad = browser.get(url, {"desde": "ayer", "tipo": "nada"})
+    assert "Ese tipo de acceso no existe." in bad.context["search_error"]
+    assert "La fecha «ayer» no es válida" in bad.context["search_error"]
+    csv = browser.get(url, {"usuario": client.username, "formato": "csv"})
+    lines = b"".join(csv.streaming_content).decode("utf-8-sig").splitlines()
+    assert lines[0].startswith("Fecha y hora;Usuario;Perfil;Tipo")
+    assert all(f";{client.username};" in line for line in lines[1:]) and len(lines) > 1
+    own = AccessLog.objects.filter(user=persona_users["sec"], kind="registro")
+    assert own.count() == 4  # the auditor's own reading of the log is logged too
+
+
+@pytest.mark.parametrize("persona", ["public", "client", "eg", "planner"])
+def test_only_sec_reads_the_access_log(login_as, persona):
+    assert login_as(persona).get(reverse("customers:access_log")).status_code == 403
