@@ -129,6 +129,7 @@ RULES: dict[str, Rule] = {
     # /mi-cuenta/ sends a customer to their own pages; other profiles have none.
     "customers:mine": Rule({**only((), {404}, LOGIN), "client": {302}, "eg": {302}}),
     "customers:search": Rule(only(("sec",), {403}, LOGIN), query="por=direccion&q=andes"),
+    "customers:access_log": Rule(only(("sec",), {403}, LOGIN)),
     "customers:home": Rule(CLIENT_ACCOUNT, args="client_customer"),
     "customers:explained": Rule(CLIENT_ACCOUNT, args="client_customer"),
     "customers:documents": Rule(CLIENT_ACCOUNT, args="client_customer"),
