@@ -8,6 +8,8 @@ urlpatterns = [
     path("ingresar/", views.LoginView.as_view(), name="login"),
     path("salir/", auth_views.LogoutView.as_view(), name="logout"),
     path("registro/", views.RegisterView.as_view(), name="register"),
+    path("registro/enviado/", views.RegisterDoneView.as_view(), name="register_done"),
+    path("activar/<uidb64>/<token>/", views.ActivateView.as_view(), name="activate"),
     path("clave/olvido/", views.PasswordResetView.as_view(), name="password_reset"),
     path(
         "clave/olvido/enviado/",

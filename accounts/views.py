@@ -7,12 +7,11 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
-from django.db import IntegrityError, transaction
-from django.http import HttpResponseRedirect
+from django.http import HttpRequest, HttpResponseRedirect
 from django.shortcuts import resolve_url
-from django.urls import reverse_lazy
-from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.generic import CreateView
+from django.urls import reverse, reverse_lazy
+from django.utils.http import url_has_allowed_host_and_scheme, urlsafe_base64_decode
+from django.views.generic import FormView, TemplateView
 
 from accounts.forms import (
     LoginForm,
@@ -20,9 +19,12 @@ from accounts.forms import (
     PasswordResetForm,
     RegistrationForm,
     SetPasswordForm,
+    activation_tokens,
+    reset_link_days,  # customers.services.issuance imports it from here too
 )
+from accounts.models import User
 
-# The registration logs the new user in directly; axes' backend only watches passwords.
+# The activation link logs the new user in directly; axes' backend only watches passwords.
 LOGIN_BACKEND = "django.contrib.auth.backends.ModelBackend"
 
 
@@ -32,24 +34,32 @@ class LoginView(auth_views.LoginView):
     redirect_authenticated_user = True
 
 
-class RegisterView(CreateView):
+def safe_next(request: HttpRequest) -> str:
+    """The `next` the request carries, if it points into this site; "" otherwise."""
+    target = request.POST.get("next") or request.GET.get("next", "")
+    if url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return ""
+
+
+def next_or_search(request: HttpRequest) -> str:
+    return safe_next(request) or resolve_url(settings.LOGIN_REDIRECT_URL)
+
+
+class RegisterView(FormView):
+    """The registration page. A valid form always ends on the same "Revise su correo" page,
+    whether an account was created or something was already taken; RegistrationForm says
+    why and what each case emails."""
+
     form_class = RegistrationForm
     template_name = "accounts/register.html"
 
     def dispatch(self, request, *args, **kwargs):
         if request.user.is_authenticated:
-            return HttpResponseRedirect(self.get_success_url())
+            return HttpResponseRedirect(next_or_search(request))
         return super().dispatch(request, *args, **kwargs)
-
-    def get_success_url(self) -> str:
-        target = self.request.POST.get("next") or self.request.GET.get("next", "")
-        if url_has_allowed_host_and_scheme(
-            target,
-            allowed_hosts={self.request.get_host()},
-            require_https=self.request.is_secure(),
-        ):
-            return target
-        return resolve_url(settings.LOGIN_REDIRECT_URL)
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -57,29 +67,55 @@ class RegisterView(CreateView):
         return context
 
     def form_valid(self, form):
+        form.register(self.request, next_url=safe_next(self.request))
+        return HttpResponseRedirect(reverse("register_done"))
+
+
+class RegisterDoneView(TemplateView):
+    template_name = "accounts/register_done.html"
+
+    def get_context_data(self, **kwargs):
+        return {**super().get_context_data(**kwargs), "valid_days": reset_link_days()}
+
+
+class ActivateView(TemplateView):
+    """The emailed link. GET shows one button and changes nothing, since mail scanners open
+    links and must neither spend the link nor get the session; the POST activates, logs in
+    and goes on to the page first asked for (or the search)."""
+
+    template_name = "accounts/activate.html"
+
+    def account(self) -> User | None:
         try:
-            with transaction.atomic():
-                user = form.save()
-        except IntegrityError:
-            # Someone took the same username or RUT between the check and the insert.
-            form.add_error(
-                None,
-                "Otra persona acaba de registrarse con el mismo nombre de usuario o RUT. "
-                "Revise los datos e intente nuevamente.",
-            )
-            return self.form_invalid(form)
-        self.object = user
-        login(self.request, user, backend=LOGIN_BACKEND)
+            pk = urlsafe_base64_decode(self.kwargs["uidb64"]).decode()
+            user = User.objects.get(pk=pk, is_active=False)
+        except (TypeError, ValueError, OverflowError, User.DoesNotExist):
+            return None
+        if not activation_tokens.check_token(user, self.kwargs["token"]):
+            return None
+        return user
+
+    def get_context_data(self, **kwargs):
+        return {
+            **super().get_context_data(**kwargs),
+            "validlink": self.account() is not None,
+            "next": safe_next(self.request),
+            "valid_days": reset_link_days(),
+        }
+
+    def post(self, request, *args, **kwargs):
+        user = self.account()
+        if user is None:
+            return self.get(request, *args, **kwargs)
+        user.is_active = True
+        user.save(update_fields=["is_active"])
+        login(request, user, backend=LOGIN_BACKEND)
         messages.success(
-            self.request,
-            f"Su cuenta «{user.username}» fue creada. Ya puede consultar la información de la red.",
+            request,
+            f"Su cuenta «{user.username}» quedó activada. "
+            "Ya puede consultar la información de la red.",
         )
-        return HttpResponseRedirect(self.get_success_url())
-
-
-def reset_link_days() -> int:
-    """How long a password reset link lasts, in whole days (at least one)."""
-    return max(1, settings.PASSWORD_RESET_TIMEOUT // 86_400)
+        return HttpResponseRedirect(next_or_search(request))
 
 
 class PasswordResetView(auth_views.PasswordResetView):

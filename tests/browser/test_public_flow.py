@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 
 import pytest
+from django.core import mail
 
 from network.models import Feeder, Pole
 
@@ -71,6 +73,16 @@ def test_registration_cascade_feeder_detail_pole_search_and_guardar(
     page.fill("input[name=password2]", "Generacion-Distribuida-2026")
     page.fill("input[name=captcha_1]", "PASSED")
     page.locator("form button[type=submit], form input[type=submit]").last.click()
+    page.wait_for_url("**/cuentas/registro/enviado/")
+    assert "Revise su correo" in page.locator("h1").inner_text()
+
+    # The first login is the emailed link (the locmem outbox: the live server shares the
+    # process).
+    (message,) = mail.outbox
+    assert message.to == ["pmgd@ejemplo.cl"]
+    link = re.search(r"http://\S+/cuentas/activar/\S+", message.body).group(0)
+    page.goto(link)
+    page.get_by_role("button", name="ACTIVAR MI CUENTA").click()
     page.wait_for_url("**/red/buscar/**")
 
     # Each choice loads the next list without reloading the page.
