@@ -6,7 +6,8 @@ a string of its own. The profile predicates themselves are properties of `accoun
 - Network data: every registered profile.
 - Customers' personal data: the SEC profile sees every customer; a `client` or `eg` user sees
   only the customer linked to the account; nobody else sees any (planners see a customer only
-  as a number tied to a transformer).
+  as a number tied to a transformer). In the admin, the staff given
+  `network.view_customer_personal_data` (customer service) see it too.
 - Metering monitoring (balances, alarms) and demand response reads: planners, SEC and staff.
 
 A customer another user may not see answers 404, never 403: the answer must not tell whether
@@ -37,6 +38,19 @@ def sees_every_customer(user) -> bool:
 def sees_own_customer(user) -> bool:
     """Customers and EG customers read their own account (§4, §5)."""
     return is_registered(user) and user.is_customer and user.customer_id is not None
+
+
+# A permission string, not an import: accounts lies below the network app.
+CUSTOMER_PERSONAL_DATA_PERMISSION = "network.view_customer_personal_data"
+
+
+def sees_customer_personal_data(user) -> bool:
+    """A customer's RUT, name, email, phone and address: SEC, superusers, and the staff given
+    the permission (customer service). Planners are not: to them a customer is a number tied
+    to a transformer."""
+    return is_registered(user) and (
+        user.is_sec or user.is_superuser or user.has_perm(CUSTOMER_PERSONAL_DATA_PERMISSION)
+    )
 
 
 def sees_metering_monitoring(user) -> bool:

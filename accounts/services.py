@@ -13,6 +13,14 @@ PLANNER_APPS = ("geo", "network", "vnr", "demand")
 # and on these models of other apps: the load transfers they operate, which the monthly demand
 # of feeders and transformers leaves out.
 PLANNER_EXTRA_MODELS = (("metering", "loadtransfer"),)
+# but not customers' personal data (SPEC: to planners a customer is a number tied to a
+# transformer). They view customers and move them to another transformer; the CIS creates and
+# removes them, and a new customer would need its RUT, name and address.
+PLANNER_EXCLUDED_PERMISSIONS = (
+    ("network", "view_customer_personal_data"),
+    ("network", "add_customer"),
+    ("network", "delete_customer"),
+)
 
 CUSTOMER_SERVICE_GROUP = "Atención de clientes"
 # Customer service issues and looks after customers' accounts (customers.CustomerAccount, the
@@ -23,6 +31,7 @@ CUSTOMER_SERVICE_PERMISSIONS = (
     ("customers", "add_customeraccount"),
     ("customers", "change_customeraccount"),
     ("network", "view_customer"),
+    ("network", "view_customer_personal_data"),
 )
 
 
@@ -30,7 +39,12 @@ def planner_permissions():
     extra = Q()
     for app_label, model in PLANNER_EXTRA_MODELS:
         extra |= Q(content_type__app_label=app_label, content_type__model=model)
-    return Permission.objects.filter(Q(content_type__app_label__in=PLANNER_APPS) | extra)
+    excluded = Q()
+    for app_label, codename in PLANNER_EXCLUDED_PERMISSIONS:
+        excluded |= Q(content_type__app_label=app_label, codename=codename)
+    return Permission.objects.filter(Q(content_type__app_label__in=PLANNER_APPS) | extra).exclude(
+        excluded
+    )
 
 
 def customer_service_permissions():

@@ -1,5 +1,8 @@
 """Admin of the network model, for the planners who maintain the topology.
 
+Customers' personal data is not theirs (SPEC): the customer admin shows it only to the staff
+with `network.view_customer_personal_data`, and logs every view.
+
 Poles, spans, transformers and customers count in the millions nationally: their foreign keys
 are raw ids or autocompletes (never a <select> of every row), their lists never count the
 whole table, their filters only query small tables or fixed choices, and they are ordered by
@@ -14,6 +17,8 @@ from django.contrib import admin
 from django.db.models import Q
 from stdnum.cl import rut as rut_lib
 
+from accounts.permissions import sees_customer_personal_data
+from accounts.services import log_access
 from core.admin import LargeTableMixin, MonthFilter
 from geo.admin import MapAdmin, UtmMixin
 from network.models import (
@@ -268,8 +273,36 @@ def candidate_ruts(term: str) -> list[str]:
     return ruts
 
 
+# What a user without the personal-data permission (a planner) sees of a customer: a number
+# tied to a transformer (SPEC), with the network facts of its service point (comuna, connection
+# capacity, EG plant). Not who the customer is (RUT, name, email, phone, address), nor where the
+# service point lies: with the number, that point locates the home as well as the address does,
+# and the transformer already places the customer in the network. Nor the CIS's billing day.
+NETWORK_FIELDSETS = [
+    (None, {"fields": ["distributor", "number"]}),
+    ("Servicio", {"fields": ["comuna", "service_capacity_kw"]}),
+    ("Red", {"fields": ["transformer"]}),
+    (
+        "Generación (EG)",
+        {"fields": ["is_eg", "eg_capacity_kw", "eg_technology", "eg_connected_on"]},
+    ),
+    DATED,
+]
+# Of those, planners edit the topology: which transformer feeds the customer (and the date of
+# that change). The rest comes from the CIS and the connection process.
+NETWORK_EDITABLE = ("transformer", "as_of")
+NETWORK_FIELDS = [name for _, options in NETWORK_FIELDSETS for name in options["fields"]]
+# The changelist's URL filters by these alone (?id__in= is how the admin links rows).
+NETWORK_LOOKUPS = frozenset([*NETWORK_FIELDS, "id", "pk"])
+
+
 @admin.register(Customer)
 class CustomerAdmin(LargeTableMixin, UtmMixin, MapAdmin):
+    """Everything to the staff who may see customers' personal data (customer service,
+    superusers; accounts.permissions.sees_customer_personal_data); a number tied to a
+    transformer to the others (planners), who cannot add or delete customers either: the CIS
+    creates and removes them. Every list and change page viewed is in the access log."""
+
     list_display = ["number", "name", "rut", "address", "comuna", "transformer", "is_eg"]
     list_display_links = ["number", "name"]
     list_filter = ["distributor", "is_eg", "eg_technology", "comuna__region"]
@@ -290,11 +323,69 @@ class CustomerAdmin(LargeTableMixin, UtmMixin, MapAdmin):
         DATED,
     ]
 
+    def get_list_display(self, request):
+        if sees_customer_personal_data(request.user):
+            return self.list_display
+        return ["number", "comuna", "transformer", "service_capacity_kw", "is_eg"]
+
+    def get_list_display_links(self, request, list_display):
+        if sees_customer_personal_data(request.user):
+            return self.list_display_links
+        return ["number"]
+
+    def get_search_fields(self, request):
+        return self.search_fields if sees_customer_personal_data(request.user) else ["=number"]
+
+    def get_fieldsets(self, request, obj=None):
+        if sees_customer_personal_data(request.user):
+            return self.fieldsets
+        return NETWORK_FIELDSETS
+
+    def get_readonly_fields(self, request, obj=None):
+        if sees_customer_personal_data(request.user):
+            return self.readonly_fields
+        return [name for name in NETWORK_FIELDS if name not in NETWORK_EDITABLE]
+
+    def lookup_allowed(self, lookup, value, request=None):
+        # The changelist filters by any column named in its URL (?rut__startswith=1): a way to
+        # guess personal data one character at a time.
+        hidden = lookup.split("__", 1)[0] not in NETWORK_LOOKUPS
+        if hidden and (request is None or not sees_customer_personal_data(request.user)):
+            return False
+        return super().lookup_allowed(lookup, value, request)
+
+    def has_add_permission(self, request):
+        # A new customer needs its RUT, name and address.
+        return sees_customer_personal_data(request.user) and super().has_add_permission(request)
+
+    def has_delete_permission(self, request, obj=None):
+        return sees_customer_personal_data(request.user) and super().has_delete_permission(
+            request, obj
+        )
+
     def get_search_results(self, request, queryset, search_term):
+        term = search_term.strip()
+        if not sees_customer_personal_data(request.user):
+            # The customer number alone, as typed or upper-cased, on its own index.
+            if not term:
+                return queryset, False
+            return queryset.filter(number__in={term, term.upper()}), False
         # A customer number or a RUT however it is typed ("12.345.678-5", "12345678") is an
         # exact match on its column; only words search names and addresses.
-        term = search_term.strip()
         ruts = candidate_ruts(term)
         if ruts:
             return queryset.filter(Q(number=term) | Q(rut__in=ruts)), False
         return super().get_search_results(request, queryset, search_term)
+
+    def changelist_view(self, request, extra_context=None):
+        response = super().changelist_view(request, extra_context)
+        if response.status_code == 200:
+            log_access(request, "cliente", f"admin lista: {request.GET.urlencode()}")
+        return response
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        response = super().change_view(request, object_id, form_url, extra_context)
+        customer = (getattr(response, "context_data", None) or {}).get("original")
+        if response.status_code == 200 and customer is not None:
+            log_access(request, "cliente", f"admin: {customer.number}")
+        return response

@@ -504,6 +504,8 @@ class Customer(LocatedAsset):
         ordering = ["number"]
         verbose_name = "cliente"
         verbose_name_plural = "clientes"
+        # RUT, name, email, phone and address: accounts.permissions.sees_customer_personal_data.
+        permissions = [("view_customer_personal_data", "Ver datos personales de clientes")]
         constraints = [
             models.UniqueConstraint(
                 fields=["distributor", "number"], name="customer_number_unique"
