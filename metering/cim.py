@@ -18,11 +18,13 @@ answers it causes) share the Header's CorrelationID (use case 8).
 Safety: a document with a DOCTYPE is refused before anything is read from it: no DTD, no
 entity declarations (internal or external), no entity expansion, no network access. Small
 messages are read whole with defusedxml (`parse_message`); the readings files, which may be
-gigabytes, are streamed with lxml (`iterparse`), with the same refusal.
+gigabytes, are streamed with lxml (`iterparse`), with the same refusal. Both refuse elements
+nested deeper than MAX_DEPTH, and the DR messages posted as JSON are held to it too.
 """
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -36,6 +38,14 @@ VERBS = {
     "create", "created", "change", "changed", "cancel", "canceled", "close", "closed",
     "delete", "deleted", "get", "reply", "execute", "executed", "update", "updated",
 }  # fmt: skip
+
+
+# How deep a message may nest, in elements (XML) or objects and arrays (JSON): the readings
+# files and the DR messages alike. It is libxml2's own limit while huge_tree is off, so
+# `iterparse` (the readings) has it for free; expat, under `parse_message`, has none, so there
+# the depth is counted. A CIM payload nests about ten levels.
+MAX_DEPTH = 256
+DEPTH_REASON = f"más de {MAX_DEPTH} niveles de anidación"
 
 
 class MessageError(ValueError):
@@ -126,11 +136,24 @@ def read_header(element: Any, where: str = "Header") -> Header:
 
 def parse_message(data: bytes | str) -> tuple[Header, Any]:
     """(header, payload element) of a whole EventMessage held in memory. Refuses DTDs and
-    entities (defusedxml) and anything that is not an EventMessage with a Header."""
+    entities (defusedxml), nesting deeper than MAX_DEPTH, and anything that is not an
+    EventMessage with a Header."""
+    source = io.BytesIO(data) if isinstance(data, bytes) else io.StringIO(data)
+    depth = 0
     try:
-        root = SafeElementTree.fromstring(
-            data, forbid_dtd=True, forbid_entities=True, forbid_external=True
+        events = SafeElementTree.iterparse(
+            source,
+            events=("start", "end"),
+            forbid_dtd=True,
+            forbid_entities=True,
+            forbid_external=True,
         )
+        # Counted while parsing, so that a deep document stops early instead of being built.
+        for event, _ in events:
+            depth += 1 if event == "start" else -1
+            if depth > MAX_DEPTH:
+                raise MessageError(f"XML con {DEPTH_REASON}")
+        root = events.root
     except DefusedXmlException as error:
         raise MessageError(f"XML rechazado por seguridad ({type(error).__name__})") from None
     except SafeElementTree.ParseError as error:
@@ -175,6 +198,8 @@ def iterparse(source: IO[bytes], tags: tuple[str, ...]) -> Iterator[tuple[str, A
             yield "root", _safe_root(events.root.getroottree())
     except etree.XMLSyntaxError as error:
         line = f"línea {error.lineno}" if getattr(error, "lineno", None) else ""
+        if "Excessive depth" in error.msg:  # libxml2's limit, which MAX_DEPTH restates
+            raise MessageError(f"XML con {DEPTH_REASON}", line) from None
         raise MessageError(f"XML mal formado: {error.msg}", line) from None
 
 

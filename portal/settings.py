@@ -117,6 +117,9 @@ CAPTCHA_FONT_SIZE = 30
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Before anything that queries: a NUL in a parameter, form or body is the client's 400,
+    # not PostgreSQL's 500.
+    "core.middleware.RejectUnstorableInput",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

@@ -43,6 +43,7 @@ from metering.api.serializers import (
     TargetSerializer,
     with_state_counts,
 )
+from metering.cim import DEPTH_REASON
 from metering.models import DrEvent, DrEventTarget, DrMessage, DrProgram
 from metering.services.dr import (
     DUPLICATE,
@@ -55,6 +56,17 @@ from metering.services.dr import (
 )
 
 CODE = r"[^/]+"
+
+
+class MessageJSONParser(JSONParser):
+    """DRF's JSON parser, with a nesting too deep for Python's own parser (it recurses) refused
+    as a 400. Shallower messages deeper than MAX_DEPTH are refused by `receive_json`."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        try:
+            return super().parse(stream, media_type, parser_context)
+        except RecursionError:
+            raise ParseError(f"Mensaje JSON con {DEPTH_REASON}.") from None
 
 
 class XMLMessageParser(BaseParser):
@@ -222,7 +234,7 @@ class MessageViewSet(Logged, mixins.CreateModelMixin, viewsets.ReadOnlyModelView
     filterset_class = MessageFilterSet
     pagination_class = IdCursorPagination
     cursor_ordering = ("-id",)
-    parser_classes = [JSONParser, XMLMessageParser, TextXMLMessageParser]
+    parser_classes = [MessageJSONParser, XMLMessageParser, TextXMLMessageParser]
     lookup_field = "message_id"
     lookup_value_regex = CODE
 

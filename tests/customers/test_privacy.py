@@ -22,6 +22,9 @@ from tests.conftest import PERSONAS
 pytestmark = pytest.mark.django_db
 
 EG_ONLY = {"injections", "history", "remanentes", "meter", "contract", "contract_pdf"}
+# The SEC auditor's own pages (§3): no customer in the URL; everyone else gets 403.
+SEC_ONLY = {"search", "access_log"}
+NOT_AN_ACCOUNT = {"mine", *SEC_ONLY}
 
 
 def customer_urls() -> list[tuple[str, list[str]]]:
@@ -81,12 +84,22 @@ def expected(persona: str, owner: str) -> set[int]:
     return {200} if persona in (owner, "sec") else {404}
 
 
+@pytest.mark.parametrize("name", sorted(SEC_ONLY))
+def test_the_sec_pages_answer_only_sec(name, login_as):
+    url = reverse(f"customers:{name}")
+    for persona in PERSONAS:
+        expected_status = {"anonymous": 302, "sec": 200}.get(persona, 403)
+        assert login_as(persona).get(url).status_code == expected_status, (persona, url)
+
+
 def test_the_profile_has_urls_to_check():
     names = {name for name, _ in customer_urls()}
     assert {"home", "documents", "document_pdf", "data_espi", "contract"} <= names
 
 
-@pytest.mark.parametrize("name,converters", [u for u in customer_urls() if u[0] != "mine"])
+@pytest.mark.parametrize(
+    "name,converters", [u for u in customer_urls() if u[0] not in NOT_AN_ACCOUNT]
+)
 def test_each_customer_url_answers_only_its_owner_and_sec(name, converters, login_as, accounts):
     owners = ["eg"] if name in EG_ONLY else ["client", "eg"]
     for owner in owners:
@@ -142,7 +155,7 @@ def test_no_other_customers_data_in_any_page_pdf_or_file(owner, other, login_as,
     assert len(secrets) > 4  # the other customer has bills to leak
     checked = 0
     for name, converters in customer_urls():
-        if name == "mine" or (name in EG_ONLY and owner != "eg"):
+        if name in NOT_AN_ACCOUNT or (name in EG_ONLY and owner != "eg"):
             continue
         if (
             name == "document_pdf"
@@ -169,7 +182,7 @@ def test_every_view_and_download_is_in_the_access_log(login_as, accounts, person
     before = AccessLog.objects.filter(user=user).count()
     requests = 0
     for name, converters in customer_urls():
-        if name == "mine":
+        if name in NOT_AN_ACCOUNT:
             continue
         response = browser.get(url_for(name, accounts["eg"], converters))
         assert response.status_code == 200, name

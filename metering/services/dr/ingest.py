@@ -34,7 +34,7 @@ from metering.services.dr.outcomes import (
     outcome_of,
     refresh_outcomes,
 )
-from metering.services.dr.reading import Problem, json_element
+from metering.services.dr.reading import Problem, check_json, json_element
 
 MAX_MESSAGE_BYTES = 10 * 1024 * 1024  # an event for ~100 000 devices
 XML_PREFIX = "EventMessage/Payload"
@@ -104,6 +104,10 @@ JSON_HEADER_KEYS = {
 def receive_json(data: Any, *, origin: str = "") -> Result:
     """Take one message as JSON: {"header": {verb, noun, messageId, correlationId, timestamp,
     source}, "payload": {<Noun>: …}}, the payload shaped as the CIM XML one."""
+    try:
+        check_json(data)
+    except MessageError as error:
+        return _refused("", error.reason)
     if not isinstance(data, dict):
         return _refused("", "se esperaba un objeto JSON con header y payload")
     header_data, payload_data = data.get("header"), data.get("payload")

@@ -16,7 +16,17 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from xml.etree.ElementTree import Element
 
-from metering.cim import MessageError, child, children, local, parse_timestamp, text
+from core.middleware import UNSTORABLE_CHARACTER, unstorable
+from metering.cim import (
+    DEPTH_REASON,
+    MAX_DEPTH,
+    MessageError,
+    child,
+    children,
+    local,
+    parse_timestamp,
+    text,
+)
 
 # EndDeviceControlType and EndDeviceEventType references, compared without case or
 # punctuation ("optIn", "opt-in", "OPT_IN"). These names are the agreement with the aggregator;
@@ -274,11 +284,29 @@ def container(payload: Any, name: str, where: str) -> Any:
     return found
 
 
-def json_element(name: str, value: Any, depth: int = 0) -> Element:
+def check_json(value: Any) -> None:
+    """Refuse a decoded JSON message that nests deeper than MAX_DEPTH (objects and arrays) or
+    holds a text PostgreSQL cannot store (NUL, a lone surrogate from a "\\ud800" escape).
+    Without recursion: the value may be as deep as the JSON parser let it be."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            if depth > MAX_DEPTH:
+                raise MessageError(f"JSON con {DEPTH_REASON}")
+            if isinstance(item, dict):
+                stack.extend((key, depth) for key in item)
+                item = item.values()
+            stack.extend((sub, depth + 1) for sub in item)
+        elif isinstance(item, str) and unstorable(item):
+            raise MessageError(f"texto con {UNSTORABLE_CHARACTER}")
+
+
+def json_element(name: str, value: Any, depth: int = 1) -> Element:
     """A JSON value as the element CIM XML would carry: keys are child elements, lists are
     repeated elements, scalars are text."""
-    if depth > 20:
-        raise MessageError("JSON demasiado anidado", name)
+    if depth > MAX_DEPTH:  # check_json has refused it already, for a whole message
+        raise MessageError(f"JSON con {DEPTH_REASON}", name)
     element = Element(name)
     if isinstance(value, dict):
         for key, item in value.items():
