@@ -217,6 +217,12 @@ def sample_args(demo_network, persona_users) -> dict:
             .first(),
         },
         "eg_contract_pdf": {"pk": persona_users["eg"].customer_id, "document": "contrato"},
+        # The demo customers' personal data, by the persona that owns it (see the scan below).
+        "personal": {
+            persona: [v for v in (c.rut, c.name, c.email, c.phone, c.address) if v and len(v) > 5]
+            for persona in ("client", "eg")
+            for c in [persona_users[persona].customer]
+        },
         "program": {"code": DrProgram.objects.order_by("pk").values_list("code", flat=True)[0]},
         "event": {"correlation_id": event.correlation_id},
         "target": {"pk": DrEventTarget.objects.order_by("pk").values_list("pk", flat=True)[0]},
@@ -232,12 +238,34 @@ def test_each_url_answers_each_persona_as_its_rule_says(name, login_as, sample_a
     url = reverse(name, kwargs=sample_args[rule.args] if rule.args else None)
     if rule.query:
         url += "?" + rule.query.format(**sample_args["query"])
-    wrong = {}
+    wrong, leaks = {}, {}
     for persona in PERSONAS:
-        status = login_as(persona).get(url).status_code
-        if status not in rule.statuses[persona]:
-            wrong[persona] = status
+        response = login_as(persona).get(url)
+        if response.status_code not in rule.statuses[persona]:
+            wrong[persona] = response.status_code
+        # Every answer to a persona who may not see a demo customer (forbidden pages, public
+        # pages, the other customer's pages) is scanned for that customer's personal data.
+        if persona != "sec":
+            body = body_text(response)
+            found = [s for owner, data in sample_args["personal"].items() if owner != persona
+                     for s in data if s in body]  # fmt: skip
+            if found:
+                leaks[persona] = found
     assert not wrong, f"{url}: {wrong} (expected {rule.statuses})"
+    assert not leaks, f"{url} shows personal data: {leaks}"
+
+
+def body_text(response) -> str:
+    """What a response shows: HTML, JSON, CSV or a PDF's text."""
+    import subprocess
+
+    content = b"".join(response.streaming_content) if response.streaming else response.content
+    if response.get("Content-Type", "").startswith("application/pdf"):
+        done = subprocess.run(
+            ["pdftotext", "-", "-"], input=content, capture_output=True, check=True
+        )
+        return done.stdout.decode()
+    return content.decode("utf-8", "replace")
 
 
 def test_the_admin_answers_only_staff_with_the_model_permission(login_as, persona_users):
@@ -272,3 +300,12 @@ def test_another_customers_id_answers_404_to_a_customer(login_as, persona_users)
     assert list(Customer.objects.visible_to(persona_users["eg"])) == [persona_users["eg"].customer]
     assert not Customer.objects.visible_to(persona_users["planner"]).exists()
     assert Customer.objects.visible_to(persona_users["sec"]).count() == Customer.objects.count()
+
+
+def test_the_personal_data_scan_finds_the_data_where_it_may_be_shown(login_as, sample_args):
+    """The scan above is not vacuous: the same strings are on the owner's and SEC's pages."""
+    url = reverse("customers:home", kwargs=sample_args["client_customer"])
+    for persona in ("client", "sec"):
+        body = body_text(login_as(persona).get(url))
+        assert all(s in body for s in sample_args["personal"]["client"]), persona
+    assert len(sample_args["personal"]["client"]) >= 4
