@@ -2,10 +2,22 @@ from __future__ import annotations
 
 import ipaddress
 
-from axes.helpers import get_client_ip_address
+from axes.attempts import get_cool_off_threshold
+from axes.handlers.database import AxesDatabaseHandler
+from axes.helpers import (
+    get_client_ip_address,
+    get_client_username,
+    get_cool_off,
+    get_cool_off_iso8601,
+    get_failure_limit,
+)
+from axes.models import AccessAttempt
+from django.conf import settings
 from django.contrib.auth.models import Group, Permission
-from django.db.models import Q
-from django.http import HttpRequest
+from django.db.models import Q, Sum
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from knox.models import get_token_model
 
 PLANNERS_GROUP = "Planificadores"
 # Planners maintain the topology: full rights on these apps' models,
@@ -110,3 +122,85 @@ def log_access(request: HttpRequest, kind: str, reference: str = "") -> None:
         path=request.get_full_path()[: AccessLog._meta.get_field("path").max_length],
         ip=client_ip(request),
     )
+
+
+# Login throttling (settings.py, AXES_*) ---------------------------------------------------
+
+
+class LoginThrottle(AxesDatabaseHandler):
+    """axes' database handler with a second limit: LOGIN_FAILURES_PER_ADDRESS failures from
+    one address, whatever the usernames, lock the address for the cool-off. It counts axes'
+    own AccessAttempt rows, as axes counts those of a username and address."""
+
+    def address_failures(self, request) -> int:
+        attempts = AccessAttempt.objects.filter(ip_address=request.axes_ip_address)
+        if settings.AXES_COOLOFF_TIME is not None:
+            attempts = attempts.filter(attempt_time__gte=get_cool_off_threshold(request))
+        return attempts.aggregate(n=Sum("failures_since_start"))["n"] or 0
+
+    def address_locked(self, request) -> bool:
+        if self.address_failures(request) < settings.LOGIN_FAILURES_PER_ADDRESS:
+            return False
+        request.axes_address_locked = True  # for the lockout page
+        return True
+
+    def is_locked(self, request, credentials: dict | None = None) -> bool:
+        # AxesStandaloneBackend asks this before ModelBackend hashes the password.
+        return super().is_locked(request, credentials) or self.address_locked(request)
+
+    def user_login_failed(self, sender, credentials: dict, request=None, **kwargs) -> None:
+        super().user_login_failed(sender, credentials, request, **kwargs)
+        # The failure that uses up the address's limit already gets the lockout page, as the
+        # one that uses up a username's does.
+        if (
+            request is not None
+            and not getattr(request, "axes_locked_out", False)
+            and not self.is_whitelisted(request, credentials)
+            and self.address_locked(request)
+        ):
+            request.axes_locked_out = True
+            request.axes_credentials = credentials
+
+
+def lockout_response(
+    request: HttpRequest, original_response=None, credentials: dict | None = None
+) -> HttpResponse:
+    """axes' lockout page (AXES_LOCKOUT_TEMPLATE), naming the limit that was reached: a
+    username's from this address, or the address's whatever the username."""
+    by_address = getattr(request, "axes_address_locked", False)
+    context = {
+        "failure_limit": (
+            settings.LOGIN_FAILURES_PER_ADDRESS
+            if by_address
+            else get_failure_limit(request, credentials)
+        ),
+        "username": "" if by_address else get_client_username(request, credentials) or "",
+    }
+    cool_off = get_cool_off(request)
+    if cool_off:
+        context.update(cooloff_time=get_cool_off_iso8601(cool_off), cooloff_timedelta=cool_off)
+    return render(
+        request, settings.AXES_LOCKOUT_TEMPLATE, context, status=settings.AXES_HTTP_RESPONSE_CODE
+    )
+
+
+# API tokens (django-rest-knox, network/api) -----------------------------------------------
+
+
+def revoke_api_tokens(user) -> int:
+    """Delete every API token of the user; returns how many there were."""
+    deleted, _ = get_token_model().objects.filter(user=user).delete()
+    return deleted
+
+
+def revoke_api_tokens_on_password_change(sender, instance, created=False, raw=False, **kwargs):
+    """post_save of the user: a new password revokes the API tokens, whoever set it (the
+    password change and reset pages, the admin, `changepassword`, customer service).
+
+    set_password() keeps the raw password in `_password` until save() has passed it to the
+    validators' password_changed(), after post_save: the very test Django uses to tell a new
+    password. check_password() clears it before saving a rehashed one, so a hasher upgrade on
+    login keeps the tokens. tests/network/test_api_tokens.py pins both."""
+    if created or raw or getattr(instance, "_password", None) is None:
+        return
+    revoke_api_tokens(instance)

@@ -155,3 +155,18 @@ def _drop_unstorable_cookies(request: HttpRequest) -> None:
     cookies = request.COOKIES
     for name in [n for n, value in cookies.items() if unstorable(n) or unstorable(value)]:
         del cookies[name]
+
+
+class PermissionsPolicy:
+    """A Permissions-Policy header (settings.PERMISSIONS_POLICY) on every response that has
+    none: the browser features no page of ours uses are refused to it and to any frame."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+        self.policy = getattr(settings, "PERMISSIONS_POLICY", "")
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if self.policy and "Permissions-Policy" not in response:
+            response["Permissions-Policy"] = self.policy
+        return response

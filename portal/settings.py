@@ -7,10 +7,13 @@ production overrides them (see `.env.example` and `manage.py check --deploy`).
 from __future__ import annotations
 
 import os
+import re
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
+from csp.constants import NONCE, NONE, SELF, UNSAFE_INLINE
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -88,7 +91,7 @@ INSTALLED_APPS = [
     "captcha",
     "axes",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
     "rest_framework_gis",
     "django_filters",
     "drf_spectacular",
@@ -117,6 +120,9 @@ CAPTCHA_FONT_SIZE = 30
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Content-Security-Policy (CONTENT_SECURITY_POLICY below) and Permissions-Policy headers.
+    "csp.middleware.CSPMiddleware",
+    "core.middleware.PermissionsPolicy",
     # Before anything that queries: a NUL in a parameter, form or body is the client's 400,
     # not PostgreSQL's 500.
     "core.middleware.RejectUnstorableInput",
@@ -124,6 +130,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Sessions of SEC, customer and staff accounts end after SESSION_IDLE_MINUTES idle.
+    "accounts.middleware.IdleSessionTimeout",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last: it answers repeated failed logins with the lockout page.
@@ -134,12 +142,21 @@ AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
-# Login throttling: after AXES_FAILURE_LIMIT failures for a username from one address, that
-# pair is locked out for AXES_COOLOFF_MINUTES.
+# Login throttling (django-axes), two limits within AXES_COOLOFF_MINUTES: AXES_FAILURE_LIMIT
+# failures for one username from one address lock that pair; LOGIN_FAILURES_PER_ADDRESS
+# failures from one address, whatever the usernames, lock the address. Axes compares every
+# set of AXES_LOCKOUT_PARAMETERS with the one AXES_FAILURE_LIMIT (a callable limit is not told
+# which set it is checked against), so ["ip_address", [...]] would lock an address after five
+# failures in all. The address limit is instead a check of our handler on axes' own
+# AccessAttempt rows (accounts/services.py, LoginThrottle): it runs in AxesStandaloneBackend,
+# before ModelBackend hashes any password, and needs no other library or cache.
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
+LOGIN_FAILURES_PER_ADDRESS = env_int("LOGIN_FAILURES_PER_ADDRESS", 30)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_HANDLER = "accounts.services.LoginThrottle"
 AXES_LOCKOUT_TEMPLATE = "accounts/lockout.html"
+AXES_LOCKOUT_CALLABLE = "accounts.services.lockout_response"
 AXES_RESET_ON_SUCCESS = True
 
 # Django's database sessions, loaded with plain SQL (see accounts/sessions.py).
@@ -239,11 +256,61 @@ CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", False)
 if env_bool("BEHIND_TLS_PROXY", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
+# Content-Security-Policy (django-csp): scripts only from our static files; the one inline
+# script left, drf-spectacular's Swagger UI set-up, carries a nonce (the nonce is in the header
+# only on responses that use it). JSON blocks (`json_script`, type="application/json") are not
+# executed and need nothing. Inline <style> elements are allowed (style-src-elem): the detail
+# pages' map fragment (maps/drawing/leaflet.py) sizes its map in one, and Swagger UI's page has
+# one; style="..." attributes in HTML are not (style-src-attr falls back to style-src), and
+# styles that Leaflet, OpenLayers and Swagger UI set from script (CSSOM) are not restricted.
+
+
+def tile_origin(url: str) -> str:
+    """The origin of an XYZ URL template for img-src; a subdomain placeholder ({s}, {a-c})
+    becomes a wildcard."""
+    parts = urlsplit(url)
+    host = re.sub(r"\{[^}]*\}", "*", parts.netloc)
+    return f"{parts.scheme}://{host}"
+
+
+_CSP_IMG_SRC = [SELF, "data:", "blob:"]
+if MAP_BASE_LAYER_URL:
+    _CSP_IMG_SRC.append(tile_origin(MAP_BASE_LAYER_URL))
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF],
+        "style-src-elem": [SELF, UNSAFE_INLINE],
+        "img-src": _CSP_IMG_SRC,
+        "connect-src": [SELF],
+        "font-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
+# Permissions-Policy (core.middleware.PermissionsPolicy): browser features no page uses (the
+# map measures distances between clicked points; nothing asks for the user's location).
+PERMISSIONS_POLICY = env_str(
+    "PERMISSIONS_POLICY", "camera=(), microphone=(), geolocation=(), payment=(), usb=()"
+)
+# Accounts of SEC, customers (client, EG) and staff: the session cookie ends with the browser
+# and the session after this many minutes without a request (accounts.middleware); public
+# accounts keep Django's two-week session.
+SESSION_IDLE_MINUTES = env_int("SESSION_IDLE_MINUTES", 30)
+
 # REST API (network/api): session or token authentication, the same access rules as the pages.
+# Tokens (django-rest-knox, `POST /api/token/`) expire: API_TOKEN_HOURS, shorter for the SEC
+# profile, who reads customers' personal data; a password change or reset revokes them all.
+API_TOKEN_HOURS = env_int("API_TOKEN_HOURS", 10)
+API_TOKEN_HOURS_SEC = env_int("API_TOKEN_HOURS_SEC", 2)
+REST_KNOX = {"TOKEN_TTL": timedelta(hours=API_TOKEN_HOURS), "AUTH_HEADER_PREFIX": "Token"}
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
+        "knox.auth.TokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],

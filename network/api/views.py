@@ -8,7 +8,9 @@ successful read is written to the access log, one row per request.
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
+from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.contrib.gis.db.models import GeometryField
 from django.contrib.gis.db.models.functions import AsGeoJSON, GeoFunc
@@ -26,8 +28,8 @@ from drf_spectacular.utils import (
     inline_serializer,
 )
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from knox.views import LoginView as KnoxLoginView
 from rest_framework import serializers, viewsets
-from rest_framework.authtoken.models import Token
 from rest_framework.exceptions import (
     NotAuthenticated,
     NotFound,
@@ -41,6 +43,7 @@ from rest_framework.views import APIView
 
 from accounts.api import AccessLogged
 from accounts.permissions import IsSecAuditor
+from accounts.services import revoke_api_tokens
 from core.api.pagination import (
     FeatureCursorPagination,
     FeaturePagination,
@@ -483,25 +486,40 @@ class FeederAssetGridView(GridView):
 # Token, schema and docs -------------------------------------------------------------------
 
 
-class TokenView(APIView):
-    """El token de API del usuario: POST lo entrega (lo crea una vez), DELETE lo revoca."""
+class TokenView(KnoxLoginView):
+    """Los tokens de API del usuario (django-rest-knox): POST entrega uno nuevo, que vence;
+    DELETE revoca todos. Un cambio o restablecimiento de clave también los revoca."""
 
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(
-        summary="Obtener el token de API del usuario",
-        description="Requiere una sesión iniciada (o un token vigente). Use el token en la "
-        "cabecera `Authorization: Token <clave>`.",
-        request=None,
-        responses=inline_serializer("ApiToken", {"token": serializers.CharField()}),
-    )
-    def post(self, request):
-        token, _ = Token.objects.get_or_create(user=request.user)
-        return Response({"token": token.key})
+    def get_token_ttl(self) -> timedelta:
+        # SEC reads customers' personal data: its tokens live shorter.
+        hours = (
+            settings.API_TOKEN_HOURS_SEC if self.request.user.is_sec else settings.API_TOKEN_HOURS
+        )
+        return timedelta(hours=hours)
 
-    @extend_schema(summary="Revocar el token de API", request=None, responses={204: None})
-    def delete(self, request):
-        Token.objects.filter(user=request.user).delete()
+    @extend_schema(
+        summary="Obtener un token de API",
+        description="Requiere una sesión iniciada: un token no emite otro, así que vence "
+        "cuando dice `expiry` (antes para el perfil SEC). Use el token en la cabecera "
+        "`Authorization: Token <clave>`.",
+        request=None,
+        responses=inline_serializer(
+            "ApiToken", {"token": serializers.CharField(), "expiry": serializers.DateTimeField()}
+        ),
+    )
+    def post(self, request, format=None):
+        # Not knox's post(): handing out a token is no login (no user_logged_in, so neither
+        # last_login nor axes' records move).
+        if request.auth is not None:
+            raise PermissionDenied("Un token no puede emitir otro: inicie sesión en el portal.")
+        instance, token = self.create_token()
+        return self.get_post_response(request, token, instance)
+
+    @extend_schema(summary="Revocar los tokens de API", request=None, responses={204: None})
+    def delete(self, request, format=None):
+        revoke_api_tokens(request.user)
         return Response(status=204)
 
 

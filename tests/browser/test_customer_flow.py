@@ -23,6 +23,11 @@ ARGS = [
 ]
 PASSWORD = "Mi-Cuenta-De-Luz-2026"
 
+
+def csp_refusal(text: str) -> bool:
+    return text.startswith("Refused to") or "Content Security Policy" in text
+
+
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
@@ -68,8 +73,15 @@ def browser_page(accounts, live_server):
                 route.abort()
 
         page.route("**/*", only_local)
+        # Every page works under the Content-Security-Policy: the browser refuses nothing.
+        refused: list[str] = []
+        page.on(
+            "console",
+            lambda message: refused.append(message.text) if csp_refusal(message.text) else None,
+        )
         yield page, outside
         browser.close()
+        assert refused == []
 
 
 def log_in(page, base: str, username: str) -> None:

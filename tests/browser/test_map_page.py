@@ -26,6 +26,11 @@ ARGS = [
 ]
 FEEDER_ZOOM = 12  # feeders draw from z6 to z13; from z13 transformers could sit on the line
 
+
+def csp_refusal(text: str) -> bool:
+    return text.startswith("Refused to") or "Content Security Policy" in text
+
+
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
@@ -117,14 +122,22 @@ def browser_page(scene, live_server):
                 route.abort()
 
         page.route("**/*", only_local)
+        # Every page works under the Content-Security-Policy: the browser refuses nothing.
+        refused: list[str] = []
+        page.on(
+            "console",
+            lambda message: refused.append(message.text) if csp_refusal(message.text) else None,
+        )
         page.on("pageerror", lambda error: errors.append(str(error)))
         yield page, outside, errors
         browser.close()
+        assert refused == []
 
 
 def wait_for_tiles(page) -> None:
+    # Predicates as functions: Playwright evals a bare expression, which the page's CSP refuses.
     page.wait_for_function(
-        "window.mapfirst && !mapfirst.grid.isLoading()"
+        "() => window.mapfirst && !mapfirst.grid.isLoading()"
         " && document.querySelectorAll('#mapfirst canvas').length > 0"
     )
 
@@ -188,7 +201,7 @@ def test_typing_a_pole_plate_in_the_search_box_zooms_to_it(scene, live_server, b
 
     page.fill("#mapfirst-q", plate)
     page.press("#mapfirst-q", "Enter")
-    page.wait_for_function("mapfirst.map.getZoom() === 18")
+    page.wait_for_function("() => mapfirst.map.getZoom() === 18")
 
     center = page.evaluate("mapfirst.map.getCenter()")
     assert center["lat"] == pytest.approx(lat, abs=1e-5)

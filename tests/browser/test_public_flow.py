@@ -20,6 +20,11 @@ ARGS = [
     "--no-first-run",
 ]
 
+
+def csp_refusal(text: str) -> bool:
+    return text.startswith("Refused to") or "Content Security Policy" in text
+
+
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
@@ -52,8 +57,15 @@ def browser_page(flow):
                 route.abort()
 
         page.route("**/*", only_local)
+        # Every page works under the Content-Security-Policy: the browser refuses nothing.
+        refused: list[str] = []
+        page.on(
+            "console",
+            lambda message: refused.append(message.text) if csp_refusal(message.text) else None,
+        )
         yield page, outside
         browser.close()
+        assert refused == []
 
 
 def test_registration_cascade_feeder_detail_pole_search_and_guardar(

@@ -7,7 +7,7 @@ import json
 import pytest
 from django.contrib.auth.models import Permission
 from django.urls import reverse
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
 from rest_framework.test import APIClient
 
 from accounts.models import AccessLog
@@ -117,7 +117,8 @@ def test_the_integration_account_posts_a_json_message_and_it_is_applied(world, h
 
 def test_the_integration_account_posts_with_its_token(world, head_end):
     api = APIClient()
-    api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=head_end).key}")
+    _, key = AuthToken.objects.create(user=head_end)
+    api.credentials(HTTP_AUTHORIZATION=f"Token {key}")
 
     response = post_xml(api, fixture("02_event_dlc.xml"))
 

@@ -60,7 +60,6 @@ def test_the_docs_page_loads_everything_from_our_own_static_files(public_client)
 
 def test_token_authentication_reads_the_api_and_is_logged(public_client, public_user, feeder):
     key = ok(public_client.post(reverse("api:token")))["token"]
-    assert ok(public_client.post(reverse("api:token")))["token"] == key  # stable
     api = APIClient()
     api.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     body = ok(api.get(list_url("poles"), {"feeder": feeder.pk}))

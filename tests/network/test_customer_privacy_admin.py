@@ -101,7 +101,7 @@ def test_planner_sees_no_personal_data_nor_service_point_on_the_change_page(
     assert "6.6" in content or "6,6" in content  # the connection's capacity
     assert personal_values_in(content) == []
     assert location_in(content, customer) is False
-    assert "new MapWidget(options)" not in content
+    assert "data-map-widget" not in content
     assert set(response.context["adminform"].form.fields) == {"transformer", "as_of"}
 
 
