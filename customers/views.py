@@ -26,6 +26,7 @@ from accounts.permissions import (
     sees_every_customer,
     sees_own_customer,
 )
+from core.api.renderers import csv_lines
 from customers.services import account, search
 from metering.models import BillingDocument, EgContract
 
@@ -499,25 +500,16 @@ class CustomerSearchView(PortalPage):
 
 def search_csv(rows) -> StreamingHttpResponse:
     """The search results for Excel (;, UTF-8 with BOM), capped like the grid's count."""
-    from core.api.renderers import BOM, csv_value
+    cells = (
+        (c.number, c.name, c.rut, c.address, c.comuna.name, c.is_eg) for c in rows[: search.CSV_CAP]
+    )
+    header = ["N° de cliente", "Nombre", "RUT", "Dirección", "Comuna", "EG"]
+    return csv_download("clientes.csv", csv_lines(header, cells))
 
-    def lines():
-        import csv
-        import io
 
-        out = io.StringIO()
-        writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
-        writer.writerow(["N° de cliente", "Nombre", "RUT", "Dirección", "Comuna", "EG"])
-        yield BOM + out.getvalue()
-        for c in rows[: search.CSV_CAP]:
-            out.seek(0)
-            out.truncate()
-            cells = [c.number, c.name, c.rut, c.address, c.comuna.name, c.is_eg]
-            writer.writerow([csv_value(v) for v in cells])
-            yield out.getvalue()
-
-    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = 'attachment; filename="clientes.csv"'
+def csv_download(filename: str, lines) -> StreamingHttpResponse:
+    response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
 
 
@@ -590,31 +582,12 @@ class AccessLogView(PortalPage):
 
 
 def access_csv(rows) -> StreamingHttpResponse:
-    import csv
-    import io
-
-    from core.api.renderers import BOM, csv_value
-
-    def lines():
-        out = io.StringIO()
-        writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
-        writer.writerow(["Fecha y hora", "Usuario", "Perfil", "Tipo", "Referencia", "URL", "IP"])
-        yield BOM + out.getvalue()
-        for entry in rows.iterator(chunk_size=2000):
-            out.seek(0)
-            out.truncate()
-            at = timezone.localtime(entry.at)
-            writer.writerow(
-                [
-                    csv_value(v)
-                    for v in (
-                        at, entry.user.username, entry.user.get_profile_display(),
-                        entry.get_kind_display(), entry.reference, entry.path, entry.ip,
-                    )
-                ]
-            )  # fmt: skip
-            yield out.getvalue()
-
-    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = 'attachment; filename="registro-de-accesos.csv"'
-    return response
+    cells = (
+        (
+            timezone.localtime(e.at), e.user.username, e.user.get_profile_display(),
+            e.get_kind_display(), e.reference, e.path, e.ip,
+        )
+        for e in rows.iterator(chunk_size=2000)
+    )  # fmt: skip
+    header = ["Fecha y hora", "Usuario", "Perfil", "Tipo", "Referencia", "URL", "IP"]
+    return csv_download("registro-de-accesos.csv", csv_lines(header, cells))

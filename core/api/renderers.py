@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Iterator
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -74,3 +75,17 @@ class CSVRenderer(BaseRenderer):
             properties = feature["properties"]
             writer.writerow([csv_value(properties.get(key)) for key, _ in columns])
         return out.getvalue().encode(self.charset)
+
+
+def csv_lines(header: list[str], rows) -> Iterator[str]:
+    """The CSV for Excel in Chile, a row at a time (for a StreamingHttpResponse): the BOM and
+    the header, then each row of `rows` (iterables of cell values, through csv_value)."""
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
+    writer.writerow(header)
+    yield BOM + out.getvalue()
+    for row in rows:
+        out.seek(0)
+        out.truncate()
+        writer.writerow([csv_value(v) for v in row])
+        yield out.getvalue()

@@ -120,35 +120,39 @@ def _thousands(value: float) -> str:
     return number(value / 1000, 0 if abs(value) >= 1000 or value == 0 else 1)
 
 
+def _column(months: list[Month], field: str, fallback: str = "") -> list[float | None]:
+    """One figure of each month's bill (None for a month without one); `fallback` is read
+    when the bill lacks `field` (a net charge the CIS left empty is the charges)."""
+    values = []
+    for m in months:
+        value = None if m.bill is None else getattr(m.bill, field)
+        if value is None and m.bill is not None and fallback:
+            value = getattr(m.bill, fallback)
+        values.append(None if value is None else float(value))
+    return values
+
+
+def _kwh_series(name: str, values, colour: str, axis: int = 0) -> Series:
+    return Series(name, values, colour, axis, _kwh, _kwh_tick)
+
+
+def _clp_series(name: str, values, colour: str, axis: int = 0) -> Series:
+    return Series(name, values, colour, axis, clp, _thousands)
+
+
 def consumption_chart(months: list[Month], *, net: bool = False, chart_id: str = "consumo") -> str:
     """§4 / §5 III: consumption (kWh, left axis) and charges (or net charges) ($, right)."""
-    bills = [m.bill for m in months]
-    charges = [None if b is None else (b.net_charge_clp if net else b.charges_clp) for b in bills]
-    if net:
-        charges = [
-            None if b is None else (v if v is not None else b.charges_clp)
-            for b, v in zip(bills, charges, strict=True)
-        ]
     name = "Cargo neto" if net else "Cargos"
+    charges = (
+        _column(months, "net_charge_clp", "charges_clp")
+        if net
+        else (_column(months, "charges_clp"))
+    )
     return bar_chart(
         [m.label for m in months],
         [
-            Series(
-                "Consumo",
-                [None if b is None else float(b.consumption_kwh) for b in bills],
-                CONSUMPTION,
-                0,
-                _kwh,
-                _kwh_tick,
-            ),
-            Series(
-                name,
-                [None if v is None else float(v) for v in charges],
-                CHARGES,
-                1,
-                clp,
-                _thousands,
-            ),
+            _kwh_series("Consumo", _column(months, "consumption_kwh"), CONSUMPTION),
+            _clp_series(name, charges, CHARGES, axis=1),
         ],
         title=f"Consumo y {name.lower()} de los últimos {len(months)} meses",
         description=(
@@ -162,29 +166,11 @@ def consumption_chart(months: list[Month], *, net: bool = False, chart_id: str =
 
 def injection_chart(months: list[Month], chart_id: str = "inyeccion") -> str:
     """§5 IV: consumption and injections of the last 12 months, in kWh on one axis."""
-    bills = [m.bill for m in months]
     return bar_chart(
         [m.label for m in months],
         [
-            Series(
-                "Consumo",
-                [None if b is None else float(b.consumption_kwh) for b in bills],
-                CONSUMPTION,
-                0,
-                _kwh,
-                _kwh_tick,
-            ),
-            Series(
-                "Inyección",
-                [
-                    None if b is None or b.injection_kwh is None else float(b.injection_kwh)
-                    for b in bills
-                ],
-                INJECTION,
-                0,
-                _kwh,
-                _kwh_tick,
-            ),
+            _kwh_series("Consumo", _column(months, "consumption_kwh"), CONSUMPTION),
+            _kwh_series("Inyección", _column(months, "injection_kwh"), INJECTION),
         ],
         title=f"Consumo e inyecciones de los últimos {len(months)} meses",
         description="Barras por mes: energía consumida e inyectada a la red, en kWh.",
@@ -196,30 +182,12 @@ def injection_chart(months: list[Month], chart_id: str = "inyeccion") -> str:
 
 def injection_value_chart(months: list[Month], chart_id: str = "valorizacion") -> str:
     """§5 IV: what the charges and the valued injections were each month, in pesos."""
-    bills = [m.bill for m in months]
     return bar_chart(
         [m.label for m in months],
         [
-            Series(
-                "Cargos",
-                [None if b is None else float(b.charges_clp) for b in bills],
-                CHARGES,
-                0,
-                clp,
-                _thousands,
-            ),
-            Series(
-                "Valorización inyección",
-                [
-                    None
-                    if b is None or b.injection_value_clp is None
-                    else float(b.injection_value_clp)
-                    for b in bills
-                ],
-                INJECTION,
-                0,
-                clp,
-                _thousands,
+            _clp_series("Cargos", _column(months, "charges_clp"), CHARGES),
+            _clp_series(
+                "Valorización inyección", _column(months, "injection_value_clp"), INJECTION
             ),
         ],
         title=f"Cargos y valorización de las inyecciones, últimos {len(months)} meses",
