@@ -3,29 +3,15 @@ pages, offline: log in, see the chart, download an invoice; go through §5 I–I
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 
 from customers.services.demo import showcase_customer
 from metering.models import BillingDocument
 from network.models import Feeder
 from portal.services import seed_demo
+from tests.browser.chromium import ARGS, CHROMIUM, watch
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 PASSWORD = "Mi-Cuenta-De-Luz-2026"
-
-
-def csp_refusal(text: str) -> bool:
-    return text.startswith("Refused to") or "Content Security Policy" in text
 
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -63,22 +49,7 @@ def browser_page(accounts, live_server):
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         context = browser.new_context(accept_downloads=True, locale="es-CL")
         page = context.new_page()
-        outside: list[str] = []
-
-        def only_local(route):
-            if route.request.url.startswith(live_server.url):
-                route.continue_()
-            else:
-                outside.append(route.request.url)
-                route.abort()
-
-        page.route("**/*", only_local)
-        # Every page works under the Content-Security-Policy: the browser refuses nothing.
-        refused: list[str] = []
-        page.on(
-            "console",
-            lambda message: refused.append(message.text) if csp_refusal(message.text) else None,
-        )
+        outside, refused = watch(page, live_server.url)
         yield page, outside
         browser.close()
         assert refused == []

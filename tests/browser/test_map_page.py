@@ -3,7 +3,6 @@ on a click, the search box zooms to a pole."""
 
 from __future__ import annotations
 
-import shutil
 from urllib.parse import parse_qs, urlparse
 
 import pytest
@@ -14,21 +13,9 @@ from django.contrib.sessions.backends.db import SessionStore
 
 from network.models import Feeder, Pole, Substation
 from portal.services import seed_demo
+from tests.browser.chromium import ARGS, CHROMIUM, watch
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 FEEDER_ZOOM = 12  # feeders draw from z6 to z13; from z13 transformers could sit on the line
-
-
-def csp_refusal(text: str) -> bool:
-    return text.startswith("Refused to") or "Content Security Policy" in text
 
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -110,24 +97,8 @@ def browser_page(scene, live_server):
             [{"name": "sessionid", "value": scene["session"], "url": live_server.url}]
         )
         page = context.new_page()
-        outside: list[str] = []
         errors: list[str] = []
-
-        def only_local(route):
-            # The page must work offline: a request that leaves the test server fails the test.
-            if route.request.url.startswith(live_server.url):
-                route.continue_()
-            else:
-                outside.append(route.request.url)
-                route.abort()
-
-        page.route("**/*", only_local)
-        # Every page works under the Content-Security-Policy: the browser refuses nothing.
-        refused: list[str] = []
-        page.on(
-            "console",
-            lambda message: refused.append(message.text) if csp_refusal(message.text) else None,
-        )
+        outside, refused = watch(page, live_server.url)
         page.on("pageerror", lambda error: errors.append(str(error)))
         yield page, outside, errors
         browser.close()

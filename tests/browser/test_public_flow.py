@@ -3,27 +3,12 @@
 from __future__ import annotations
 
 import re
-import shutil
 
 import pytest
 from django.core import mail
 
 from network.models import Feeder, Pole
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
-
-def csp_refusal(text: str) -> bool:
-    return text.startswith("Refused to") or "Content Security Policy" in text
-
+from tests.browser.chromium import ARGS, CHROMIUM, watch
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -40,29 +25,13 @@ def flow(demo_network):
 
 
 @pytest.fixture
-def browser_page(flow):
+def browser_page(flow, live_server):
     sync_api = pytest.importorskip("playwright.sync_api")
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         context = browser.new_context(accept_downloads=True, locale="es-CL")
         page = context.new_page()
-        outside: list[str] = []
-
-        def only_local(route):
-            # Pages must work offline: a request that leaves the test server fails the test.
-            if route.request.url.startswith(page.base_url):
-                route.continue_()
-            else:
-                outside.append(route.request.url)
-                route.abort()
-
-        page.route("**/*", only_local)
-        # Every page works under the Content-Security-Policy: the browser refuses nothing.
-        refused: list[str] = []
-        page.on(
-            "console",
-            lambda message: refused.append(message.text) if csp_refusal(message.text) else None,
-        )
+        outside, refused = watch(page, live_server.url)
         yield page, outside
         browser.close()
         assert refused == []
@@ -73,7 +42,6 @@ def test_registration_cascade_feeder_detail_pole_search_and_guardar(
 ):
     settings.CAPTCHA_TEST_MODE = True
     page, outside = browser_page
-    page.base_url = live_server.url
     feeder, substation, pole = flow
 
     page.goto(live_server.url + "/")
