@@ -487,7 +487,12 @@ class Customer(LocatedAsset):
     service_capacity_kw = models.DecimalField(
         "capacidad del empalme (kW)", max_digits=7, decimal_places=1
     )
-    transformer = models.ForeignKey(Transformer, on_delete=models.PROTECT, related_name="customers")
+    transformer = models.ForeignKey(
+        Transformer,
+        verbose_name="transformador",
+        on_delete=models.PROTECT,
+        related_name="customers",
+    )
     location = models.PointField("punto de servicio", srid=4326)
     is_eg = models.BooleanField("con generación (EG)", default=False)
     eg_capacity_kw = models.DecimalField(
