@@ -24,6 +24,8 @@ network_patterns = (
     "network",
 )
 
+handler404 = "portal.views.not_found"
+
 urlpatterns = [
     path("", views.LandingView.as_view(), name="landing"),
     path("red/", include(network_patterns)),

@@ -10,6 +10,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils.http import urlencode
+from django.views import defaults
 from django.views.generic import TemplateView
 
 from accounts.pages import PortalPage, log_access
@@ -386,3 +387,11 @@ class VnrSearchView(PortalPage):
         if not pdf.wants_pdf(request):
             response.status_code = status
         return response
+
+
+def not_found(request: HttpRequest, exception=None) -> HttpResponse:
+    """404: the site's page, or for a path under /api/ that names no operation (an id that is
+    not a number, a misspelt list) the API's own JSON error, as its schema documents."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "No existe esa dirección de la API."}, status=404)
+    return defaults.page_not_found(request, exception)

@@ -15,21 +15,58 @@ the feeder id and an offset inside that feeder, so `offset_cutoff` must exceed t
 
 from __future__ import annotations
 
+import re
+
+from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import CursorPagination, PageNumberPagination
 from rest_framework.response import Response
 
 MAX_PAGE_SIZE = 1000
+DIGITS = re.compile(r"[0-9]{1,7}")
+
+
+class StrictPageSize:
+    """`page_size` from 1 to MAX_PAGE_SIZE; anything else is a 400, not silently the default
+    (DRF's own reading falls back to it or cuts to the maximum without a word)."""
+
+    page_size_query_param = "page_size"
+    max_page_size = MAX_PAGE_SIZE
+
+    def get_page_size(self, request):
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw is None or raw == "":
+            return self.page_size
+        if not DIGITS.fullmatch(raw) or not 1 <= int(raw) <= self.max_page_size:
+            raise ValidationError(
+                {
+                    self.page_size_query_param: [
+                        f"page_size debe ser un número entero de 1 a {self.max_page_size}."
+                    ]
+                }
+            )
+        return int(raw)
+
+    def get_schema_operation_parameters(self, view):
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_size_query_param:
+                parameter["description"] = (
+                    f"Filas por página, de 1 a {self.max_page_size} (sin él: {self.page_size})."
+                )
+                parameter["schema"] = {
+                    "type": "integer",
+                    "minimum": 1,
+                    "maximum": self.max_page_size,
+                }
+        return parameters
 
 
 def _link(example: str) -> dict:
     return {"type": "string", "nullable": True, "format": "uri", "example": example}
 
 
-class FeaturePagination(PageNumberPagination):
+class FeaturePagination(StrictPageSize, PageNumberPagination):
     """A GeoJSON FeatureCollection with `count`, `next` and `previous` (`?page=`)."""
-
-    page_size_query_param = "page_size"
-    max_page_size = MAX_PAGE_SIZE
 
     def get_paginated_response(self, data):
         return Response(
@@ -58,16 +95,20 @@ class FeaturePagination(PageNumberPagination):
         }
 
 
-class KeysetPagination(CursorPagination):
+class KeysetPagination(StrictPageSize, CursorPagination):
     """Cursor pagination ordered by the view's `cursor_ordering` (default: the id)."""
 
     ordering = "id"
-    page_size_query_param = "page_size"
-    max_page_size = MAX_PAGE_SIZE
     offset_cutoff = 100_000  # rows of one feeder (or comuna, for customers)
     invalid_cursor_message = (
         "Cursor no válido: siga los enlaces «next» y «previous» de la respuesta."
     )
+
+    def decode_cursor(self, request):
+        # `?cursor=` empty is the first page, as any other empty parameter is no parameter.
+        if not request.query_params.get(self.cursor_query_param):
+            return None
+        return super().decode_cursor(request)
 
     def get_ordering(self, request, queryset, view):
         ordering = getattr(view, "cursor_ordering", None) or self.ordering
@@ -104,9 +145,8 @@ class FeatureCursorPagination(KeysetPagination):
         }
 
 
-class NumberPagination(PageNumberPagination):
-    page_size_query_param = "page_size"
-    max_page_size = MAX_PAGE_SIZE
+class NumberPagination(StrictPageSize, PageNumberPagination):
+    pass
 
 
 class IdCursorPagination(KeysetPagination):

@@ -54,6 +54,7 @@ from metering.services.dr import (
     receive_xml,
     write_participation_csv,
 )
+from network.api.filters import StrictBooleanFilter
 
 CODE = r"[^/]+"
 
@@ -88,6 +89,16 @@ class TextXMLMessageParser(XMLMessageParser):
 # Filters ----------------------------------------------------------------------------------
 
 
+class CanceledFilter(StrictBooleanFilter):
+    """true: the canceled events; false: the others; anything else a 400 (django-filter's
+    BooleanFilter takes `-1` or `quizás` as no filter without a word)."""
+
+    def filter(self, qs: QuerySet, value: str) -> QuerySet:
+        if not value:
+            return qs
+        return qs.filter(**{f"{self.field_name}__isnull": value.lower() not in ("true", "1")})
+
+
 class EventFilterSet(django_filters.FilterSet):
     programa = django_filters.CharFilter(field_name="program__code", label="Código del programa.")
     desde = django_filters.DateFilter(
@@ -96,9 +107,7 @@ class EventFilterSet(django_filters.FilterSet):
     hasta = django_filters.DateFilter(
         field_name="starts_at", lookup_expr="date__lte", label="Comienzan hasta (AAAA-MM-DD)."
     )
-    cancelado = django_filters.BooleanFilter(
-        field_name="canceled_at", lookup_expr="isnull", exclude=True, label="Cancelados o no."
-    )
+    cancelado = CanceledFilter("canceled_at", help_text="Cancelados (true) o no (false).")
 
     class Meta:
         model = DrEvent

@@ -153,7 +153,8 @@ class AssetFilter(django_filters.CharFilter):
     def __init__(self, path: str, model: type[Model], param: str, label: str, **kwargs):
         # Not `self.model`: the FilterSet sets that to the filtered model.
         self.target, self.param, self.noun = model, param, label
-        kwargs.setdefault("help_text", f"Id numérico o código de {label}.")
+        described = f"Id numérico o código de {label}.".replace(" de el ", " del ")
+        kwargs.setdefault("help_text", described)
         super().__init__(field_name=path, validators=[IDENTIFIER], **kwargs)
 
     def filter(self, qs: QuerySet, value: str) -> QuerySet:

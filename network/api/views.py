@@ -461,7 +461,13 @@ class FeederAssetGridView(GridView):
         description="Los mismos parámetros que la búsqueda del detalle del alimentador: "
         "`tipo` (poste, vano o equipo) e `id` (inicio del identificador; vacío: todos).",
         parameters=[
-            OpenApiParameter("tipo", str, required=True, enum=["poste", "vano", "equipo"]),
+            OpenApiParameter(
+                "tipo",
+                str,
+                required=True,
+                enum=["poste", "vano", "equipo"],
+                description="Qué activos del alimentador listar.",
+            ),
             OpenApiParameter("id", str, description="Comienzo del identificador."),
             OpenApiParameter("format", str, enum=["geojson", "csv", "json"]),
         ],

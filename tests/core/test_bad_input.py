@@ -141,7 +141,7 @@ def test_a_body_larger_than_the_upload_limit_is_left_to_the_view(client, setting
 
     response = client.post("/api/rd/mensajes/", body, content_type="application/json")
 
-    assert response.status_code == 403  # the view's answer (anonymous): not read here
+    assert response.status_code == 401  # the view's answer (anonymous): not read here
 
 
 def test_a_cookie_with_a_nul_is_ignored_rather_than_failing_every_page(client):

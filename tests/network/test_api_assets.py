@@ -165,8 +165,12 @@ def test_small_lists_page_by_number_with_a_count(public_client, demo_network):
     second = ok(public_client.get(body["next"]))
     assert not {f["id"] for f in second["features"]} & {f["id"] for f in body["features"]}
     assert public_client.get(list_url("comunas"), {"page": 999}).status_code == 404
-    capped = ok(public_client.get(list_url("poles"), {"page_size": 100000}))
-    assert len(capped["features"]) == 1000
+    most = ok(public_client.get(list_url("poles"), {"page_size": 1000}))
+    assert len(most["features"]) == 1000
+    for wrong in ("100000", "0", "-1", "diez", "1.5"):
+        refused = public_client.get(list_url("poles"), {"page_size": wrong})
+        assert refused.status_code == 400, wrong
+        assert "de 1 a 1000" in refused.json()["page_size"][0]
 
 
 def test_comunas_come_without_boundary_unless_asked_and_then_simplified(

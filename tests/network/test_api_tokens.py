@@ -48,9 +48,10 @@ def reads(key: str) -> bool:
 def test_rest_framework_authtoken_is_gone():
     assert "knox" in django_settings.INSTALLED_APPS
     assert "rest_framework.authtoken" not in django_settings.INSTALLED_APPS
+    # The token first: its WWW-Authenticate header makes the refusals 401.
     assert django_settings.REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"] == [
-        "rest_framework.authentication.SessionAuthentication",
         "knox.auth.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ]
 
 
@@ -80,7 +81,9 @@ def test_the_default_sec_lifetime_is_two_hours(client, sec_user):
 def test_an_expired_token_is_refused(public_client):
     key, _ = issue(public_client)
     AuthToken.objects.update(expiry=timezone.now() - timedelta(seconds=1))
-    assert not reads(key)
+    # 401 with the scheme to use: the client knows to get a new token (not "forbidden").
+    response = with_token(key).get(list_url("regions"))
+    assert response.status_code == 401 and response["WWW-Authenticate"] == "Token"
 
 
 def test_each_request_gets_a_new_token_and_the_old_ones_keep_working(public_client):
@@ -97,7 +100,8 @@ def test_a_token_cannot_issue_another_token(public_client):
 
 
 def test_anonymous_visitors_get_no_token(client):
-    assert client.post(TOKEN).status_code in (401, 403)
+    response = client.post(TOKEN)
+    assert response.status_code == 401 and response["WWW-Authenticate"] == "Token"
     assert not AuthToken.objects.exists()
 
 

@@ -49,10 +49,11 @@ def only(allowed: tuple[str, ...], denied: set[int], anonymous: set[int]) -> dic
 
 
 NETWORK_PAGE = registered()
-NETWORK_API = registered(anonymous={403})  # DRF: no login page to send an API client to
-SEC_API = only(("sec",), {403}, {403})
+# DRF: no login page to send an API client to; 401 (WWW-Authenticate: Token) to get one.
+NETWORK_API = registered(anonymous={401})
+SEC_API = only(("sec",), {403}, {401})
 MONITORING = only(("sec", "planner"), {403}, LOGIN)
-DR_READ = only(("sec", "planner"), {403}, {403})
+DR_READ = only(("sec", "planner"), {403}, {401})
 TILE = registered({200, 204}, anonymous={401})
 ACCOUNT_PAGE = registered()
 # A customer's own pages and files: the owner and SEC; 404 for everyone else, never 403.
@@ -91,7 +92,7 @@ RULES: dict[str, Rule] = {
     "tiles:tile": Rule(TILE, args="tile"),
     "api:grid-location": Rule(NETWORK_API, query="region={region}&comuna={comuna}"),
     "api:grid-feeder-assets": Rule(NETWORK_API, args="feeder", query="tipo=poste"),
-    "api:token": Rule(registered({405}, anonymous={403})),  # POST only
+    "api:token": Rule(registered({405}, anonymous={401})),  # POST only
     "api:schema": Rule(NETWORK_API),
     "api:docs": Rule(NETWORK_PAGE),  # a page (Swagger UI): anonymous visitors go to login
     "api:region-list": Rule(NETWORK_API),
