@@ -414,7 +414,7 @@ def send_quietly(mails: list[EmailMessage]) -> None:
 
 
 class PasswordResetForm(auth_forms.PasswordResetForm):
-    """Also for the customer accounts the distributor issued whose holder never set a
+    """Also for the customer and SEC accounts the distributor issued whose holder never set a
     password (the first link expired): Django's form skips unusable passwords, which would
     leave them with no way in but a call to the distributor."""
 
@@ -425,7 +425,7 @@ class PasswordResetForm(auth_forms.PasswordResetForm):
         issued = User.objects.filter(
             email__iexact=email,
             is_active=True,
-            profile__in=[User.Profile.CLIENT, User.Profile.EG],
+            profile__in=[User.Profile.CLIENT, User.Profile.EG, User.Profile.SEC],
             last_login__isnull=True,
         )
         for user in issued:

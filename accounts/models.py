@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
 from django.db.models import Q
 
@@ -67,6 +67,32 @@ class User(AbstractUser):
     @property
     def is_planner(self) -> bool:
         return self.profile == self.Profile.PLANNER
+
+
+class SecAccountManager(UserManager):
+    # The admin reads through the default manager: with this one, a change URL of any other
+    # account under the proxy finds nothing. Staff and superusers of profile sec are left out
+    # too: whoever administers SEC accounts must not reach an account with more rights.
+    use_in_migrations = False
+
+    def get_queryset(self):
+        return (
+            super()
+            .get_queryset()
+            .filter(profile=User.Profile.SEC, is_staff=False, is_superuser=False)
+        )
+
+
+class SecAccount(User):
+    """The SEC auditors' accounts (§3), which the distributor issues (accounts.issuance); the
+    proxy gives them a list, an add form and permissions of their own in the admin."""
+
+    objects = SecAccountManager()
+
+    class Meta:
+        proxy = True
+        verbose_name = "cuenta SEC"
+        verbose_name_plural = "cuentas SEC"
 
 
 class AccessLog(models.Model):

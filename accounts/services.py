@@ -46,6 +46,15 @@ CUSTOMER_SERVICE_PERMISSIONS = (
     ("network", "view_customer_personal_data"),
 )
 
+SEC_ACCOUNTS_GROUP = "Administración de cuentas SEC"
+# Whoever issues the SEC auditors' accounts (accounts.SecAccount: profile sec, never staff)
+# and keeps their name, email and active flag; nothing else, not even the customers'.
+SEC_ACCOUNTS_PERMISSIONS = (
+    ("accounts", "view_secaccount"),
+    ("accounts", "add_secaccount"),
+    ("accounts", "change_secaccount"),
+)
+
 
 def planner_permissions():
     extra = Q()
@@ -59,19 +68,22 @@ def planner_permissions():
     )
 
 
-def customer_service_permissions():
+def listed_permissions(listed: tuple[tuple[str, str], ...]):
     wanted = Q()
-    for app_label, codename in CUSTOMER_SERVICE_PERMISSIONS:
+    for app_label, codename in listed:
         wanted |= Q(content_type__app_label=app_label, codename=codename)
     return Permission.objects.filter(wanted)
 
 
 def ensure_groups(**kwargs) -> None:
-    """Create or refresh the staff groups (planners, customer service) after every migrate."""
+    """Create or refresh the staff groups (planners, customer service, SEC accounts) after
+    every migrate."""
     group, _ = Group.objects.get_or_create(name=PLANNERS_GROUP)
     group.permissions.set(planner_permissions())
     group, _ = Group.objects.get_or_create(name=CUSTOMER_SERVICE_GROUP)
-    group.permissions.set(customer_service_permissions())
+    group.permissions.set(listed_permissions(CUSTOMER_SERVICE_PERMISSIONS))
+    group, _ = Group.objects.get_or_create(name=SEC_ACCOUNTS_GROUP)
+    group.permissions.set(listed_permissions(SEC_ACCOUNTS_PERMISSIONS))
 
 
 DEMO_PLANNER = ("planificador", "planificador-demo")

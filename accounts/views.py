@@ -20,7 +20,7 @@ from accounts.forms import (
     RegistrationForm,
     SetPasswordForm,
     activation_tokens,
-    reset_link_days,  # customers.services.issuance imports it from here too
+    reset_link_days,
 )
 from accounts.models import User
 

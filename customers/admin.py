@@ -8,16 +8,16 @@ created without a password and the customer defines it from the emailed link
 from __future__ import annotations
 
 from django import forms
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.core.exceptions import ValidationError
 
+from accounts.admin import IssuedAccountAdmin
+from accounts.issuance import IssueError, ResendReport, email_in_use
 from accounts.models import User
 from customers.models import CUSTOMER_PROFILES, CustomerAccount
 from customers.services.issuance import (
-    IssueError,
     Plan,
     check_profile,
-    email_in_use,
     issue_account,
     plan_account,
     resend_links,
@@ -109,15 +109,12 @@ class CustomerAccountChangeForm(forms.ModelForm):
 
 
 @admin.register(CustomerAccount)
-class CustomerAccountAdmin(admin.ModelAdmin):
+class CustomerAccountAdmin(IssuedAccountAdmin):
     list_display = ["username", "email", "profile", "customer_number", "is_active", "last_login"]
     list_filter = ["profile", "is_active"]
     list_select_related = ["customer"]
     search_fields = ["=customer__number", "email", "username"]
-    ordering = ["username"]
-    show_full_result_count = False
     raw_id_fields = ["customer"]
-    actions = ["resend_link"]
     fieldsets = [
         (None, {"fields": ["username", "customer", "email", "profile", "is_active"]}),
         ("Fechas", {"fields": ["last_login", "date_joined"]}),
@@ -161,44 +158,8 @@ class CustomerAccountAdmin(admin.ModelAdmin):
             distributor=plan.customer.distributor,
             site=request,
         )
-        # The admin goes on with the object it built (history entry, redirect): make it the
-        # saved account.
-        for model_field in CustomerAccount._meta.concrete_fields:
-            setattr(obj, model_field.attname, getattr(result.user, model_field.attname))
-        obj._state.adding = False
-        obj._state.db = result.user._state.db
-        if result.mailed:
-            self.message_user(
-                request,
-                f"Cuenta {result.user.username} emitida: se envió a {result.user.email} el "
-                "enlace para definir la clave.",
-                messages.SUCCESS,
-            )
-        else:
-            self.message_user(
-                request,
-                f"Cuenta {result.user.username} emitida, pero el correo no salió "
-                f"({result.mail_error}). Reenvíe el enlace desde la lista.",
-                messages.WARNING,
-            )
+        self.adopt(obj, result.user)
+        self.report_issued(request, result.user, result.mail_error)
 
-    @admin.action(description="Reenviar enlace para definir la clave", permissions=["change"])
-    def resend_link(self, request, queryset):
-        report = resend_links(queryset.select_related("customer__distributor"), site=request)
-        if report.sent:
-            self.message_user(
-                request, f"Enlace enviado a {report.sent} cuenta(s).", messages.SUCCESS
-            )
-        if report.inactive:
-            self.message_user(
-                request,
-                f"{len(report.inactive)} cuenta(s) desactivada(s) no recibieron el enlace: "
-                f"{', '.join(report.inactive)}.",
-                messages.WARNING,
-            )
-        if report.failed:
-            self.message_user(
-                request,
-                f"El correo no salió para {', '.join(report.failed)}; intente más tarde.",
-                messages.ERROR,
-            )
+    def resend(self, request, queryset) -> ResendReport:
+        return resend_links(queryset.select_related("customer__distributor"), site=request)

@@ -13,7 +13,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import dj_database_url
-from csp.constants import NONCE, NONE, SELF, UNSAFE_INLINE
+from csp.constants import NONCE, NONE, SELF
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -256,13 +256,14 @@ CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", False)
 if env_bool("BEHIND_TLS_PROXY", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
-# Content-Security-Policy (django-csp): scripts only from our static files; the one inline
-# script left, drf-spectacular's Swagger UI set-up, carries a nonce (the nonce is in the header
-# only on responses that use it). JSON blocks (`json_script`, type="application/json") are not
-# executed and need nothing. Inline <style> elements are allowed (style-src-elem): the detail
-# pages' map fragment (maps/drawing/leaflet.py) sizes its map in one, and Swagger UI's page has
-# one; style="..." attributes in HTML are not (style-src-attr falls back to style-src), and
-# styles that Leaflet, OpenLayers and Swagger UI set from script (CSSOM) are not restricted.
+# Content-Security-Policy (django-csp): scripts and styles only from our static files; the one
+# inline script and the one inline style left, both on drf-spectacular's Swagger UI page
+# (templates/drf_spectacular), carry a nonce, which is in the header only on responses that
+# use it (Django's admin writes a <style> only for a list with actions_on_top and
+# actions_on_bottom both off, which no admin of ours sets). JSON blocks (`json_script`,
+# type="application/json") are not executed and need nothing. style="..." attributes in HTML
+# are refused (style-src-attr falls back to style-src); styles that Leaflet, OpenLayers and
+# Swagger UI set from script (CSSOM) are not restricted.
 
 
 def tile_origin(url: str) -> str:
@@ -281,7 +282,7 @@ CONTENT_SECURITY_POLICY = {
         "default-src": [SELF],
         "script-src": [SELF, NONCE],
         "style-src": [SELF],
-        "style-src-elem": [SELF, UNSAFE_INLINE],
+        "style-src-elem": [SELF, NONCE],
         "img-src": _CSP_IMG_SRC,
         "connect-src": [SELF],
         "font-src": [SELF],

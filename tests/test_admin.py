@@ -14,7 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils.text import capfirst
 
-from accounts.models import AccessLog, User
+from accounts.models import AccessLog, SecAccount, User
 from accounts.services import (
     PLANNER_APPS,
     PLANNER_EXCLUDED_PERMISSIONS,
@@ -98,6 +98,9 @@ MAKERS = {
     User: lambda: User.objects.create_user("usuario-admin", "u@example.cl", rut=f.valid_rut(9999)),
     CustomerAccount: lambda: CustomerAccount.objects.create_user(
         "880000999", "c@example.cl", profile="client", customer=f.make_customer()
+    ),
+    SecAccount: lambda: SecAccount.objects.create_user(
+        "auditora-admin", "auditora@sec.example.cl", profile="sec"
     ),
     Group: lambda: Group.objects.create(name="Auditores"),
     Meter: f.make_meter,

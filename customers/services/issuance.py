@@ -10,8 +10,8 @@ An account is an `accounts.User` of profile client or eg tied to its `network.Cu
   corrected silently, because one of the two sources is wrong.
 - one account per customer, and an email belongs to one account (compared without case).
 - no password is ever chosen by anybody but the customer: the account starts with an unusable
-  password and the customer gets a link to the portal's own set-password page
-  (`password_reset_confirm`, Django's `default_token_generator`). Nothing here logs the link.
+  password and the customer gets a link to the portal's own set-password page. The link, its
+  email and the checks every issued account shares (SEC auditors' too) are accounts.issuance's.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from __future__ import annotations
 import csv
 import io
 import logging
-import smtplib
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -27,20 +26,23 @@ from enum import StrEnum
 from pathlib import Path
 from typing import IO
 
-from django.conf import settings
-from django.contrib.auth.tokens import default_token_generator
-from django.contrib.sites.shortcuts import get_current_site
 from django.core.exceptions import ValidationError
-from django.core.mail import send_mail
-from django.core.validators import validate_email
-from django.db import IntegrityError, connection, transaction
-from django.http import HttpRequest
-from django.template.loader import render_to_string
-from django.utils.encoding import force_bytes
-from django.utils.http import urlsafe_base64_encode
+from django.db import IntegrityError, transaction
 
+from accounts.issuance import (
+    EMAIL_LOCK_SPACE,
+    IssueError,
+    ResendReport,
+    SiteLike,
+    advisory_lock,
+    as_site,
+    email_in_use,
+    normalize_email,
+    send_link_email,
+    try_send,
+)
+from accounts.issuance import resend_links as resend_links_of
 from accounts.models import User
-from accounts.views import reset_link_days
 from customers.models import CUSTOMER_PROFILES, CustomerAccount
 from network.models import Customer, Distributor
 
@@ -59,10 +61,6 @@ PROFILE_WORDS = {
 # What each field of the service is called in the file, for the report.
 FIELD_COLUMNS = {"customer_number": "numero_cliente", "email": "email", "profile": "perfil"}
 
-# First key of the advisory lock taken per email (the second is the email's hash): users have
-# no unique index on lower(email), so two issuances of one address must queue here instead.
-EMAIL_LOCK_SPACE = 4_110_001
-
 
 class Outcome(StrEnum):
     ISSUED = "issued"
@@ -71,58 +69,8 @@ class Outcome(StrEnum):
     UPDATED = "updated"
 
 
-class IssueError(Exception):
-    """An account that cannot be issued: `field` is customer_number, email or profile; the
-    message is for staff, in Spanish."""
-
-    def __init__(self, field: str, message: str):
-        super().__init__(message)
-        self.field = field
-        self.message = message
-
-
 class CustomerFileError(Exception):
     """The file as a whole cannot be read (encoding, header)."""
-
-
-@dataclass(frozen=True)
-class Site:
-    """Where the links in the emails point."""
-
-    domain: str
-    protocol: str = "https"
-
-    @classmethod
-    def from_request(cls, request: HttpRequest) -> Site:
-        return cls(get_current_site(request).domain, "https" if request.is_secure() else "http")
-
-    @classmethod
-    def parse(cls, value: str) -> Site:
-        """Read "portal.example.cl" (https) or a URL's start such as "http://localhost:8000"."""
-        value = value.strip().rstrip("/")
-        protocol, sep, domain = value.partition("://")
-        if not sep:
-            protocol, domain = "https", value
-        if protocol not in ("http", "https") or not domain or "/" in domain:
-            raise ValueError(f"«{value}» no es un dominio, p. ej. portal.example.cl")
-        return cls(domain, protocol)
-
-    @classmethod
-    def default(cls) -> Site:
-        """The first concrete host the settings serve; plain http only while DEBUG is on."""
-        hosts = [h for h in settings.ALLOWED_HOSTS if h != "*" and not h.startswith(".")]
-        return cls(hosts[0] if hosts else "localhost", "http" if settings.DEBUG else "https")
-
-
-SiteLike = Site | HttpRequest | str | None
-
-
-def as_site(site: SiteLike) -> Site:
-    if isinstance(site, Site):
-        return site
-    if isinstance(site, HttpRequest):
-        return Site.from_request(site)
-    return Site.parse(site) if site else Site.default()
 
 
 @dataclass
@@ -158,17 +106,6 @@ def parse_profile(value: str) -> str:
             f"Perfil «{shown}» no válido: use cliente o eg." if shown else "Falta el perfil.",
         )
     return profile
-
-
-def normalize_email(value: str) -> str:
-    email = User.objects.normalize_email((value or "").strip())
-    if not email:
-        raise IssueError("email", "Falta el correo electrónico.")
-    try:
-        validate_email(email)
-    except ValidationError as exc:
-        raise IssueError("email", f"«{email}» no es un correo electrónico válido.") from exc
-    return email
 
 
 def find_customer(
@@ -216,13 +153,6 @@ def check_profile(customer: Customer, profile: str) -> None:
         )
 
 
-def email_in_use(email: str, *, exclude: User | None = None) -> bool:
-    others = User.objects.filter(email__iexact=email)
-    if exclude is not None:
-        others = others.exclude(pk=exclude.pk)
-    return others.exists()
-
-
 def username_for(customer: Customer) -> str:
     """The customer number, or `<number>-<distributor code>` when the number is taken."""
     for candidate in (customer.number, f"{customer.number}-{customer.distributor.code}"):
@@ -257,10 +187,7 @@ def plan_account(
     email = normalize_email(email)
     customer = find_customer(customer_number, distributor, lock=lock)
     if lock:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT pg_advisory_xact_lock(%s, hashtext(%s))", [EMAIL_LOCK_SPACE, email.lower()]
-            )
+        advisory_lock(EMAIL_LOCK_SPACE, email)
     existing = User.objects.filter(customer=customer).order_by("pk").first()
     if existing is not None and existing.email.lower() != email.lower():
         raise IssueError(
@@ -318,12 +245,8 @@ def issue_account(
     if mail and not dry_run:
         # After the account's own transaction: a mail server that fails keeps the account,
         # which a resend reaches later (the file's --reenviar, the admin action).
-        try:
-            send_set_password_link(user, site=site)
-            result.mailed = True
-        except (smtplib.SMTPException, OSError) as exc:
-            result.mail_error = f"No se pudo enviar el correo: {exc}"
-            logger.warning("set-password email to account %s not sent: %s", user.pk, exc)
+        result.mail_error = try_send(send_set_password_link, user, site)
+        result.mailed = not result.mail_error
     return result
 
 
@@ -348,50 +271,25 @@ def create_account(plan: Plan) -> User:
 
 
 def send_set_password_link(user: User, *, site: SiteLike = None) -> None:
-    """Email `user` the link to the set-password page; the email carries no password."""
-    site = as_site(site)
+    """Email the customer the link to the set-password page; the email carries no password."""
     customer = user.customer
     context = {
-        "user": user,
         "customer_number": customer.number if customer else "",
         "distributor": customer.distributor.name if customer else "",
         "eg": user.profile == User.Profile.EG,
-        "domain": site.domain,
-        "protocol": site.protocol,
-        "uid": urlsafe_base64_encode(force_bytes(user.pk)),
-        "token": default_token_generator.make_token(user),
-        "valid_days": reset_link_days(),
     }
-    # The subject must be one line: a header with a newline is refused by the mail library.
-    subject = "".join(render_to_string(SUBJECT_TEMPLATE, context).splitlines())
-    body = render_to_string(BODY_TEMPLATE, context)
-    send_mail(subject, body, None, [user.email])
-
-
-@dataclass
-class ResendReport:
-    sent: int = 0
-    inactive: list[str] = field(default_factory=list)  # usernames
-    failed: list[str] = field(default_factory=list)
+    send_link_email(
+        user,
+        subject_template=SUBJECT_TEMPLATE,
+        body_template=BODY_TEMPLATE,
+        site=site,
+        context=context,
+    )
 
 
 def resend_links(users: Iterable[User], *, site: SiteLike = None) -> ResendReport:
-    """Send the set-password link again to each active account (inactive ones are skipped:
-    the link would lead to a login that refuses them)."""
-    site = as_site(site)
-    report = ResendReport()
-    for user in users:
-        if not user.is_active:
-            report.inactive.append(user.username)
-            continue
-        try:
-            send_set_password_link(user, site=site)
-        except (smtplib.SMTPException, OSError) as exc:
-            logger.warning("set-password email to account %s not sent: %s", user.pk, exc)
-            report.failed.append(user.username)
-        else:
-            report.sent += 1
-    return report
+    """Send the set-password link again to each active customer account."""
+    return resend_links_of(users, send=send_set_password_link, site=site)
 
 
 # --- The CIS file ------------------------------------------------------------------------------

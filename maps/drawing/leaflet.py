@@ -56,11 +56,12 @@ def _feature_collection(features: Iterable[MapFeature]) -> str:
     return '{"type":"FeatureCollection","features":[' + ",".join(out) + "]}"
 
 
-def render_interactive(layers: list[MapLayer], height: int = 420) -> SafeString:
+def render_interactive(layers: list[MapLayer]) -> SafeString:
     """A Leaflet map fragment: map div, legend, data block and the local scripts.
 
     Every asset comes from our static files; the only external URL is the optional base layer.
-    Several fragments may share a page: ids are unique and map.js initialises each once.
+    Several fragments may share a page: ids are unique and map.js initialises each once. Its
+    styles are static/css/maps.css (no inline <style>: the Content-Security-Policy has none).
     """
     map_id = f"map-{uuid.uuid4().hex[:12]}"
     data = {
@@ -102,21 +103,7 @@ def render_interactive(layers: list[MapLayer], height: int = 420) -> SafeString:
     html = (
         f'<div class="map-block" id="{map_id}-block">'
         f'<link rel="stylesheet" href="{static("vendor/leaflet/leaflet.css")}">'
-        f"<style>"
-        f"@media screen and (min-width: 601px) {{ #{map_id} {{ height: {int(height)}px; }} }}"
-        f"#{map_id} {{ background: #f7f7f4; }}"
-        f"#{map_id}-block .map-legend {{ display: flex; flex-wrap: wrap; gap: 4px 16px;"
-        f" list-style: none; margin: 6px 0 0; padding: 0; font-size: .85rem; }}"
-        f"#{map_id}-block .map-legend li {{ display: flex; align-items: center; gap: 6px; }}"
-        f"#{map_id}-block .map-legend svg {{ flex: none; }}"
-        # The portal's form styles must not reach Leaflet's layer control.
-        f"#{map_id} .leaflet-control-layers label {{ display: block; font-weight: normal;"
-        f" font-size: .8rem; margin: 0; }}"
-        f"#{map_id} .leaflet-control-layers input {{ width: auto; padding: 0; margin: 0 4px 0 0;"
-        f" vertical-align: middle; }}"
-        f"#{map_id} .leaflet-control-layers svg {{ vertical-align: middle; }}"
-        f"@media print {{ #{map_id} .leaflet-control-layers {{ display: none; }} }}"
-        f"</style>"
+        f'<link rel="stylesheet" href="{static("css/maps.css")}">'
         f'<div class="map" id="{map_id}" data-map="{map_id}-data" role="region"'
         f' aria-label="Mapa"></div>'
         f'<ul class="map-legend" aria-label="Leyenda del mapa">{legend}</ul>'

@@ -189,6 +189,18 @@ def test_the_403_page_is_spanish_with_the_header_and_no_exception_text(public_cl
     assert "perfil SEC" not in content  # the PermissionDenied message stays in the view
 
 
+def test_a_form_without_its_csrf_token_gets_the_spanish_page(public_user):
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(public_user)
+
+    response = browser.post("/cuentas/clave/cambiar/", {"old_password": "x"})
+
+    assert response.status_code == 403
+    content = response.content.decode()
+    assert HEADER in content and "No se pudo enviar el formulario" in content
+    assert "CSRF" not in content and "Forbidden" not in content
+
+
 @pytest.mark.urls("tests.core.test_bad_input")
 def test_the_500_page_renders_without_the_project_urls_or_a_context():
     response = Client(raise_request_exception=False).get("/falla/")
@@ -201,7 +213,7 @@ def test_the_500_page_renders_without_the_project_urls_or_a_context():
 
 
 def test_the_error_pages_render_without_a_request():
-    for name in ("400.html", "403.html", "404.html", "500.html"):
+    for name in ("400.html", "403.html", "403_csrf.html", "404.html", "500.html"):
         assert HEADER in render_to_string(name), name
 
 

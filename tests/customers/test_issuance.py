@@ -13,10 +13,10 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.urls import reverse
 
+from accounts import issuance as account_issuance
 from accounts.models import User
 from accounts.services import CUSTOMER_SERVICE_GROUP, CUSTOMER_SERVICE_PERMISSIONS
 from customers.models import CustomerAccount
-from customers.services import issuance
 from customers.services.issuance import IssueError, Outcome, issue_account, issue_from_csv
 from network.models import Customer, Feeder
 from tests import factories as f
@@ -266,7 +266,7 @@ def test_a_mail_server_that_fails_keeps_the_account_for_a_resend(customers, monk
     def refuse(*args, **kwargs):
         raise smtplib.SMTPServerDisconnected("sin conexión")
 
-    monkeypatch.setattr(issuance, "send_mail", refuse)
+    monkeypatch.setattr(account_issuance, "send_mail", refuse)
     result = issue_account("880000101", "ana.perez@example.cl", "cliente")
     assert result.user.pk and not result.mailed
     assert "No se pudo enviar el correo" in result.mail_error

@@ -6,7 +6,8 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from customers.services.issuance import COLUMNS, CustomerFileError, Site, issue_from_csv
+from accounts.issuance import Site
+from customers.services.issuance import COLUMNS, CustomerFileError, issue_from_csv
 from network.models import Distributor
 
 
