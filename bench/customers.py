@@ -33,13 +33,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+from results import percentile  # noqa: E402 (bench/ is on the path from here)
+
 TITLE = "customer home and PDF on 10 M bills (bench/customers.py)"
 TARGETS = {"home p95 ms": 100.0, "pdf p95 s": 1.0}
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
 def load_average() -> str:
