@@ -33,6 +33,7 @@ from network.models import (
     Substation,
     Transformer,
 )
+from network.widgets import NetworkMapWidget
 
 DATED = ("Actualización", {"fields": ["as_of"]})
 
@@ -58,6 +59,12 @@ class DistributorAdmin(admin.ModelAdmin):
     ordering = ["code"]
 
 
+class NetworkMapAdmin(MapAdmin):
+    """The network's assets edit on the map with the stored network drawn around them."""
+
+    gis_widget = NetworkMapWidget
+
+
 class PowerTransformerInline(admin.TabularInline):
     model = PowerTransformer
     fields = ["code", "name", "capacity_mva", "primary_kv", "secondary_kv", "as_of"]
@@ -65,7 +72,7 @@ class PowerTransformerInline(admin.TabularInline):
 
 
 @admin.register(Substation)
-class SubstationAdmin(UtmMixin, MapAdmin):
+class SubstationAdmin(UtmMixin, NetworkMapAdmin):
     list_display = ["code", "name", "distributor", "comuna", "high_voltage_kv", "as_of"]
     list_display_links = ["code", "name"]
     list_filter = ["distributor", "comuna__region"]
@@ -118,7 +125,7 @@ class FeederAdmin(LargeTableMixin, admin.ModelAdmin):
 
 
 @admin.register(Pole)
-class PoleAdmin(LargeTableMixin, UtmMixin, MapAdmin):
+class PoleAdmin(LargeTableMixin, UtmMixin, NetworkMapAdmin):
     list_display = ["plate", "feeder", "distributor", "mt_voltage_kv", "bt_voltage_v", "vnr"]
     list_filter = ["distributor", "feeder__substation__comuna__region"]
     list_select_related = ["feeder", "distributor", "vnr"]
@@ -136,7 +143,7 @@ class PoleAdmin(LargeTableMixin, UtmMixin, MapAdmin):
 
 
 @admin.register(Span)
-class SpanAdmin(LargeTableMixin, MapAdmin):
+class SpanAdmin(LargeTableMixin, NetworkMapAdmin):
     list_display = [
         "code", "feeder", "from_pole", "to_pole", "length_m", "phases",
         "conductor_material", "capacity_a",
@@ -177,7 +184,7 @@ class EquipmentSettingInline(admin.TabularInline):
 
 
 @admin.register(Equipment)
-class EquipmentAdmin(LargeTableMixin, UtmMixin, MapAdmin):
+class EquipmentAdmin(LargeTableMixin, UtmMixin, NetworkMapAdmin):
     list_display = [
         "code", "kind", "feeder", "pole", "capacity_a", "capacity_kva", "operating_mode", "as_of",
     ]  # fmt: skip
@@ -224,7 +231,7 @@ class EquipmentSettingAdmin(LargeTableMixin, admin.ModelAdmin):
 
 
 @admin.register(Transformer)
-class TransformerAdmin(LargeTableMixin, UtmMixin, MapAdmin):
+class TransformerAdmin(LargeTableMixin, UtmMixin, NetworkMapAdmin):
     list_display = [
         "code", "plate", "name", "feeder", "kind", "phases", "capacity_kva", "smmc", "as_of",
     ]  # fmt: skip
@@ -297,7 +304,7 @@ NETWORK_LOOKUPS = frozenset([*NETWORK_FIELDS, "id", "pk"])
 
 
 @admin.register(Customer)
-class CustomerAdmin(LargeTableMixin, UtmMixin, MapAdmin):
+class CustomerAdmin(LargeTableMixin, UtmMixin, NetworkMapAdmin):
     """Everything to the staff who may see customers' personal data (customer service,
     superusers; accounts.permissions.sees_customer_personal_data); a number tied to a
     transformer to the others (planners), who cannot add or delete customers either: the CIS

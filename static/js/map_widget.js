@@ -19,9 +19,50 @@
         wrapX: false
       });
     }
+    var network = options.network;
     delete options.base_layer_url;
     delete options.base_layer_attribution;
+    delete options.network;
     // GeoDjango's inline script kept the widget in a global named after the field.
-    window[el.dataset.module] = new MapWidget(options);
+    var widget = window[el.dataset.module] = new MapWidget(options);
+    if (network) {
+      // The stored network around the asset (network.widgets), above the base layer and under
+      // the feature being edited (GeoDjango's overlay is drawn on top of every layer).
+      widget.map.getLayers().insertAt(1, networkLayer(network));
+    }
   });
+
+  function networkLayer(network) {
+    var cache = {};
+    function styleOf(code) {
+      if (cache[code] !== undefined) return cache[code];
+      var layer = network.layers[code];
+      var style = null;
+      if (layer && layer.kind === "line") {
+        style = new ol.style.Style({
+          stroke: new ol.style.Stroke({ color: layer.color, width: layer.weight })
+        });
+      } else if (layer) {
+        style = new ol.style.Style({
+          image: new ol.style.Circle({
+            radius: layer.radius,
+            fill: new ol.style.Fill({ color: layer.color }),
+            stroke: new ol.style.Stroke({ color: "#ffffff", width: 1 })
+          })
+        });
+      }
+      cache[code] = style;
+      return style;
+    }
+    return new ol.layer.VectorTile({
+      className: "network-overlay",
+      opacity: 0.85,
+      source: new ol.source.VectorTile({
+        format: new ol.format.MVT(),
+        url: network.tiles,
+        tileGrid: ol.tilegrid.createXYZ({ maxZoom: network.maxZoom, tileSize: 256 })
+      }),
+      style: function (feature) { return styleOf(feature.get("layer")); }
+    });
+  }
 })();
