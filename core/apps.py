@@ -5,4 +5,4 @@ class CoreConfig(AppConfig):
     """Shared plumbing at the ground floor: it imports no other app of ours."""
 
     name = "core"
-    verbose_name = "Base común"
+    verbose_name = "Carga de archivos"

@@ -3,8 +3,11 @@ QuerySet (the style of saleor's core/models.py: an abstract model ships its own 
 
 from __future__ import annotations
 
+import os
 from typing import ClassVar
 
+from django.conf import settings
+from django.core.files.storage import FileSystemStorage
 from django.db import models
 from django.db.models import F
 from django.utils import timezone
@@ -59,3 +62,74 @@ class Asset(Dated):
                 return None
         self.region_utm_zone = target.utm_zone
         return target.utm_zone
+
+
+class ImportStorage(FileSystemStorage):
+    """settings.IMPORT_UPLOAD_DIR, read when used (tests point it at a temporary directory);
+    never served: no URL."""
+
+    @property
+    def base_location(self):
+        return str(settings.IMPORT_UPLOAD_DIR)
+
+    @property
+    def location(self):
+        return os.path.abspath(self.base_location)
+
+    def url(self, name):
+        raise ValueError("Los archivos de importación no se publican.")
+
+
+def _upload_to(job: ImportJob, filename: str) -> str:
+    return f"{job.kind}/{timezone.localdate():%Y/%m}/{filename}"
+
+
+class ImportJob(models.Model):
+    """A file a planner uploaded in the admin to import: checked first (a dry run whose report
+    the planner reads), applied when asked, both as Celery tasks (core.tasks).
+
+    The kinds (network export, readings, billing) are registered by their apps (core.jobs); the
+    file and its report stay in settings.IMPORT_UPLOAD_DIR, private like the billing PDFs.
+    """
+
+    class Status(models.TextChoices):
+        CHECKING = "revisando", "Revisando (simulación)"
+        CHECKED = "revisado", "Revisado: puede aplicarse"
+        REFUSED = "rechazado", "Rechazado en la revisión"
+        APPLYING = "aplicando", "Aplicando"
+        APPLIED = "aplicado", "Aplicado"
+        APPLIED_WITH_ERRORS = "aplicado_con_errores", "Aplicado con filas rechazadas"
+        FAILED = "fallido", "Falló"
+
+    RUNNING = (Status.CHECKING, Status.APPLYING)
+
+    kind = models.CharField("tipo", max_length=30)
+    file = models.FileField(
+        "archivo", upload_to=_upload_to, storage=ImportStorage(), max_length=300
+    )
+    options = models.JSONField("opciones", default=dict, blank=True)
+    status = models.CharField(
+        "estado", max_length=30, choices=Status.choices, default=Status.CHECKING
+    )
+    summary = models.TextField("resumen", blank=True)
+    counts = models.JSONField("conteos", default=dict, blank=True)
+    report = models.CharField("informe", max_length=300, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.PROTECT, verbose_name="subido por", related_name="+"
+    )
+    created_at = models.DateTimeField("subido", default=timezone.now)
+    started_at = models.DateTimeField("inicio del paso en curso", null=True, blank=True)
+    checked_at = models.DateTimeField("revisado", null=True, blank=True)
+    applied_at = models.DateTimeField("aplicado", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "importación"
+        verbose_name_plural = "importaciones"
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.file.name.rsplit('/', 1)[-1]} ({self.get_status_display()})"
+
+    @property
+    def running(self) -> bool:
+        return self.status in self.RUNNING

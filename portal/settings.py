@@ -213,9 +213,17 @@ MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "media")))
 
 # Generated feeder plans (KMZ) live here, outside the static files.
 KMZ_DIR = Path(env_str("KMZ_DIR", str(BASE_DIR / "data" / "kmz")))
+# import_network: an update that would move a stored asset farther than this (metres) is
+# refused unless --permitir-movimientos is given.
+IMPORT_MAX_MOVE_M = env_int("IMPORT_MAX_MOVE_M", 500)
 # CIS billing PDFs (invoices, injection annexes, EG contract documents): private files, never
 # under STATIC_ROOT or MEDIA_ROOT (import_billing refuses to run if they are).
 BILLING_DIR = Path(env_str("BILLING_DIR", str(BASE_DIR / "data" / "billing")))
+# Files uploaded in the admin to import (core.ImportJob) and their reports: private too.
+IMPORT_UPLOAD_DIR = Path(env_str("IMPORT_UPLOAD_DIR", str(BASE_DIR / "data" / "importaciones")))
+# Largest file the admin's import form takes (a zipped Shapefile or GeoPackage of a feeder
+# set; readings files), and what a zip may expand to.
+IMPORT_UPLOAD_MAX_MB = env_int("IMPORT_UPLOAD_MAX_MB", 200)
 # VEE (metering/services/vee.py): validation thresholds and estimation limits.
 VEE_SPIKE_FACTOR = env_float("VEE_SPIKE_FACTOR", 10.0)  # times the channel's median
 VEE_SPIKE_MIN_KWH = env_float("VEE_SPIKE_MIN_KWH", 1.0)  # per interval

@@ -22,6 +22,7 @@ from accounts.services import (
     PLANNERS_GROUP,
 )
 from core.admin import EstimatedCountPaginator, estimated_rows
+from core.models import ImportJob
 from customers.models import CustomerAccount
 from demand.models import MonthlyDemand
 from geo.models import Comuna, Region
@@ -103,6 +104,12 @@ MAKERS = {
         "auditora-admin", "auditora@sec.example.cl", profile="sec"
     ),
     Group: lambda: Group.objects.create(name="Auditores"),
+    ImportJob: lambda: ImportJob.objects.create(
+        kind="red",
+        file="red/2026/12/red.zip",
+        created_by=User.objects.get_or_create(username="subio-archivo")[0],
+        summary="1 alimentador",
+    ),
     Meter: f.make_meter,
     ObisCode: lambda: ObisCode.objects.create(code="99.8.9", name="Registro de prueba"),
     ReadingType: lambda: ReadingType.objects.create(

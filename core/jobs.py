@@ -1,0 +1,114 @@
+"""The kinds of file a planner can import from the admin (core.ImportJob), registered by the
+apps that know them (network: GIS exports; metering: readings and billing).
+
+A kind checks a job (a dry run: nothing stays in the database) and applies it; both answer an
+Outcome, whose rows are the report the admin shows as a table and as CSV.
+"""
+
+from __future__ import annotations
+
+import csv
+import shutil
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from django import forms
+from django.conf import settings
+
+
+@dataclass
+class Outcome:
+    ok: bool  # the check allows applying; the application took every row
+    summary: str
+    written: bool = True  # an application that stopped before writing anything: False
+    header: list[str] = field(default_factory=list)
+    rows: list[list[str]] = field(default_factory=list)
+    counts: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class JobKind:
+    code: str
+    label: str
+    permission: str  # what the uploader needs besides the ImportJob permission
+    extensions: tuple[str, ...]  # accepted file names end with one of these
+    check: Callable[..., Outcome]  # (job) -> Outcome, nothing written
+    apply: Callable[..., Outcome]  # (job) -> Outcome
+    option_fields: Callable[[], dict[str, forms.Field]] = dict
+    help: str = ""
+
+
+KINDS: dict[str, JobKind] = {}
+
+
+def register(kind: JobKind) -> None:
+    KINDS[kind.code] = kind
+
+
+def kinds_for(user) -> list[JobKind]:
+    return [kind for kind in KINDS.values() if user.has_perm(kind.permission)]
+
+
+def work_dir(job) -> Path:
+    """A directory of the job's own next to its file (an unpacked zip, the report)."""
+    path = Path(settings.IMPORT_UPLOAD_DIR) / "trabajos" / str(job.pk)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+class UnsafeArchive(Exception):
+    pass
+
+
+def unpack(archive: Path, into: Path) -> Path:
+    """Unpack a zip into `into` (emptied first); refuse members that leave it or a total
+    larger than IMPORT_UPLOAD_MAX_MB, before writing anything."""
+    limit = settings.IMPORT_UPLOAD_MAX_MB * 2**20
+    try:
+        with zipfile.ZipFile(archive) as bundle:
+            members = bundle.infolist()
+            total = sum(member.file_size for member in members)
+            if total > limit:
+                raise UnsafeArchive(
+                    f"el zip se expande a {total / 2**20:.0f} MB, más que el límite de "
+                    f"{settings.IMPORT_UPLOAD_MAX_MB} MB"
+                )
+            root = into.resolve()
+            for member in members:
+                target = (root / member.filename).resolve()
+                if not target.is_relative_to(root):
+                    raise UnsafeArchive(f"el zip tiene una ruta fuera de él: {member.filename}")
+            if into.exists():
+                shutil.rmtree(into)
+            into.mkdir(parents=True)
+            bundle.extractall(into)
+    except zipfile.BadZipFile as exc:
+        raise UnsafeArchive(f"no es un zip válido ({exc})") from exc
+    return into
+
+
+def write_report(job, outcome: Outcome, step: str) -> Path:
+    """The outcome's rows as CSV (UTF-8 with BOM, `;`, as the portal's other downloads)."""
+    path = work_dir(job) / f"informe_{step}.csv"
+    with path.open("w", encoding="utf-8-sig", newline="") as out:
+        writer = csv.writer(out, delimiter=";")
+        writer.writerow(outcome.header or ["mensaje"])
+        writer.writerows(outcome.rows)
+    return path
+
+
+def read_report(path: str, limit: int) -> tuple[list[str], list[list[str]], int]:
+    """(header, the first `limit` rows, how many rows in all) of a report written above."""
+    if not path or not Path(path).is_file():
+        return [], [], 0
+    with open(path, encoding="utf-8-sig", newline="") as source:
+        reader = csv.reader(source, delimiter=";")
+        header = next(reader, [])
+        rows, total = [], 0
+        for row in reader:
+            total += 1
+            if total <= limit:
+                rows.append(row)
+    return header, rows, total

@@ -1,0 +1,125 @@
+"""Imports from the admin (core.ImportJob): upload, the dry run's report, apply; the network
+export as the kind, on the real mv_oberrhein export zipped as a planner would upload it."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io
+import zipfile
+
+import pytest
+from django.contrib.auth.models import Group
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from accounts.services import CUSTOMER_SERVICE_GROUP
+from core import jobs
+from core.models import ImportJob
+from network.models import Distributor, Span
+
+ADD = "/admin/core/importjob/add/"
+
+
+@pytest.fixture(autouse=True)
+def private_uploads(settings, tmp_path):
+    settings.IMPORT_UPLOAD_DIR = tmp_path / "importaciones"
+
+
+def zipped(directory, extra: dict[str, bytes] | None = None) -> SimpleUploadedFile:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as bundle:
+        for path in sorted(directory.glob("*.geojson")):
+            bundle.write(path, path.name)
+        for name, data in (extra or {}).items():
+            bundle.writestr(name, data)
+    return SimpleUploadedFile("oberrhein.zip", buffer.getvalue(), "application/zip")
+
+
+def upload(client, upload_file, mapping="mv_oberrhein", kind="red"):
+    return client.post(ADD, {"kind": kind, "file": upload_file, f"{kind}__mapping": mapping})
+
+
+def test_a_planner_uploads_reads_the_dry_run_then_applies(
+    client, planner, catalogue, oberrhein, django_capture_on_commit_callbacks
+):
+    client.force_login(planner)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = upload(client, zipped(oberrhein))
+    job = ImportJob.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == reverse("admin:core_importjob_change", args=[job.pk])
+    # The check is a dry run: its report is there, nothing of the network is.
+    assert job.status == ImportJob.Status.CHECKED, job.summary
+    assert job.created_by == planner and job.options == {"mapping": "mv_oberrhein"}
+    assert not Distributor.objects.filter(code="OBERRHEIN").exists()
+    page = client.get(response["Location"]).content.decode()
+    assert "Revisado: puede aplicarse" in page and "Aplicar la importación" in page
+    assert job.summary in page
+    report = client.get(reverse("admin:core_importjob_report", args=[job.pk]))
+    assert report.status_code == 200
+    header = next(csv.reader(io.StringIO(report.getvalue().decode("utf-8-sig")), delimiter=";"))
+    assert header[:3] == ["archivo", "entidad", "feature"]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        applied = client.post(reverse("admin:core_importjob_apply", args=[job.pk]))
+    assert applied.status_code == 302
+    job.refresh_from_db()
+    assert job.status in (ImportJob.Status.APPLIED, ImportJob.Status.APPLIED_WITH_ERRORS)
+    assert job.applied_at is not None
+    assert Span.objects.filter(feeder__substation__distributor__code="OBERRHEIN").count() > 100
+    # Applied once: a second click changes nothing and says why.
+    again = client.post(reverse("admin:core_importjob_apply", args=[job.pk]), follow=True)
+    assert "No se aplicó" in again.content.decode()
+    state = client.get(reverse("admin:core_importjob_status", args=[job.pk])).json()
+    assert state["status"] == job.status and state["running"] is False
+
+
+def test_a_zip_with_a_path_outside_it_is_refused_and_nothing_is_written(
+    client, planner, catalogue, oberrhein, django_capture_on_commit_callbacks, tmp_path
+):
+    client.force_login(planner)
+    with django_capture_on_commit_callbacks(execute=True):
+        upload(client, zipped(oberrhein, {"../../fuera.txt": b"x"}))
+    job = ImportJob.objects.get()
+    assert job.status == ImportJob.Status.REFUSED
+    assert "ruta fuera" in job.summary and "../../fuera.txt" in job.summary
+    assert not (tmp_path / "fuera.txt").exists()
+    assert not Distributor.objects.filter(code="OBERRHEIN").exists()
+    page = client.get(reverse("admin:core_importjob_change", args=[job.pk])).content.decode()
+    assert "Aplicar la importación" not in page
+    refused = client.post(reverse("admin:core_importjob_apply", args=[job.pk]), follow=True)
+    assert "No se aplicó" in refused.content.decode()
+
+
+def test_the_form_refuses_a_file_of_another_kind_and_an_unknown_mapping(client, planner):
+    client.force_login(planner)
+    wrong = SimpleUploadedFile("lecturas.csv", b"a;b\n", "text/csv")
+    page = upload(client, wrong).content.decode()
+    assert "lecturas.csv: para «Exportación GIS de la red» se aceptan archivos" in page
+    page = upload(client, SimpleUploadedFile("red.gpkg", b"x"), mapping="otro").content.decode()
+    assert "Escoja una opción válida" in page
+    assert not ImportJob.objects.exists()
+
+
+def test_only_those_with_an_import_kind_may_upload(client, django_user_model):
+    service = django_user_model.objects.create_user("ejecutiva", "e@example.cl", is_staff=True)
+    service.groups.add(Group.objects.get(name=CUSTOMER_SERVICE_GROUP))
+    client.force_login(service)
+    assert client.get(ADD).status_code == 403
+    assert client.get("/admin/core/importjob/").status_code == 403
+
+
+def test_a_failure_nobody_foresaw_fails_the_job_with_its_message(
+    client, planner, monkeypatch, django_capture_on_commit_callbacks
+):
+    def broken(job):
+        raise RuntimeError("disco lleno")
+
+    monkeypatch.setitem(jobs.KINDS, "red", dataclasses.replace(jobs.KINDS["red"], check=broken))
+    client.force_login(planner)
+    with django_capture_on_commit_callbacks(execute=True):
+        upload(client, SimpleUploadedFile("red.gpkg", b"x"))
+    job = ImportJob.objects.get()
+    assert job.status == ImportJob.Status.FAILED
+    assert job.summary == "Error inesperado: RuntimeError: disco lleno"
