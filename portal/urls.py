@@ -1,5 +1,7 @@
 from django.contrib import admin
+from django.templatetags.static import static
 from django.urls import include, path
+from django.views.generic import RedirectView
 
 from portal import views
 
@@ -28,6 +30,12 @@ handler404 = "portal.views.not_found"
 
 urlpatterns = [
     path("", views.LandingView.as_view(), name="landing"),
+    # Browsers ask for it on pages that name none (the admin's): the site's own icon.
+    path(
+        "favicon.ico",
+        RedirectView.as_view(url=static("img/favicon.svg"), permanent=True),
+        name="favicon",
+    ),
     path("red/", include(network_patterns)),
     path("red/", include("maps.urls")),
     path("tiles/", include("maps.tiles.urls")),

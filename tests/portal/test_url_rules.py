@@ -64,6 +64,7 @@ ANONYMOUS_ONLY = {"anonymous": OK, **dict.fromkeys(REGISTERED, {302})}
 
 RULES: dict[str, Rule] = {
     "landing": Rule(everyone()),
+    "favicon": Rule(everyone({301})),
     "login": Rule(ANONYMOUS_ONLY),
     "logout": Rule(dict.fromkeys(PERSONAS, {405})),  # POST only
     "register": Rule(ANONYMOUS_ONLY),
