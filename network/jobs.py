@@ -41,7 +41,17 @@ def option_fields() -> dict[str, forms.Field]:
             choices=[(name, name) for name in mappings()],
             required=True,
             help_text="El archivo de mapeo de columnas (docs/import_network.md).",
-        )
+        ),
+        "parcial": forms.BooleanField(
+            label="Guardar la parte válida",
+            help_text="Sin marcar, una fila rechazada deja todo el archivo sin guardar "
+            "(--parcial de import_network).",
+        ),
+        "permitir_movimientos": forms.BooleanField(
+            label="Permitir mover activos guardados",
+            help_text=f"Más de {settings.IMPORT_MAX_MOVE_M} m (IMPORT_MAX_MOVE_M); sin marcar, "
+            "la importación se rechaza (--permitir-movimientos).",
+        ),
     }
 
 
@@ -53,7 +63,12 @@ def _arguments(job) -> dict:
     from network.services.importing import NetworkImportError
     from network.services.importing.mapping import load_mapping
 
-    mapping = mappings().get((job.options or {}).get("mapping") or "")
+    options = job.options or {}
+    flags = {
+        "partial": bool(options.get("parcial")),
+        "allow_moves": bool(options.get("permitir_movimientos")),
+    }
+    mapping = mappings().get(options.get("mapping") or "")
     if mapping is None:
         raise NetworkImportError(f"mapeo desconocido: {job.options.get('mapping')!r}")
     upload = Path(job.file.path)
@@ -62,42 +77,42 @@ def _arguments(job) -> dict:
             source = jobs.unpack(upload, jobs.work_dir(job) / "archivos")
         except jobs.UnsafeArchive as exc:
             raise NetworkImportError(f"{upload.name}: {exc}") from exc
-        return {"mapping_path": mapping, "source": source}
+        return {"mapping_path": mapping, "source": source, **flags}
     sections = load_mapping(mapping).entities
-    return {"mapping_path": mapping, "files": dict.fromkeys(sections, upload)}
+    return {"mapping_path": mapping, "files": dict.fromkeys(sections, upload), **flags}
 
 
-def _outcome(run) -> jobs.Outcome:
+def _outcome(run, checking: bool) -> jobs.Outcome:
     from network.services.importing import NetworkImportError
-    from network.services.importing.report import REPORT_HEADER
+    from network.services.importing.report import EXIT_OK, EXIT_PARTIAL, REPORT_HEADER
 
     try:
         result = run()
     except NetworkImportError as exc:
         return jobs.Outcome(False, f"Rechazado, no se guardó nada: {exc}", written=False)
-    counts = {
-        name: {"leidos": c.read, "creados": c.created, "actualizados": c.updated}
-        for name, c in result.counts.items()
-    }
+    # A check passes when applying would store something: every row, or the valid part when
+    # the job asked for it; an application is whole only with every row accepted.
+    ok = result.exit_code in ((EXIT_OK, EXIT_PARTIAL) if checking else (EXIT_OK,))
     return jobs.Outcome(
-        ok=not result.failed,
+        ok=ok,
         summary=result.summary(),
         header=REPORT_HEADER,
         rows=[problem.row() for problem in result.problems],
-        counts=counts,
+        counts={row["entity"]: row for row in result.count_rows()},
+        written=checking or result.committed,
     )
 
 
 def check(job) -> jobs.Outcome:
     from network.services.importing import import_network
 
-    return _outcome(lambda: import_network(**_arguments(job), dry_run=True))
+    return _outcome(lambda: import_network(**_arguments(job), dry_run=True), checking=True)
 
 
 def apply(job) -> jobs.Outcome:
     from network.services.importing import import_network
 
-    return _outcome(lambda: import_network(**_arguments(job)))
+    return _outcome(lambda: import_network(**_arguments(job)), checking=False)
 
 
 KIND = jobs.JobKind(

@@ -17,6 +17,7 @@ from accounts.services import CUSTOMER_SERVICE_GROUP
 from core import jobs
 from core.models import ImportJob
 from network.models import Distributor, Span
+from tests.network.import_helpers import TINY
 
 ADD = "/admin/core/importjob/add/"
 
@@ -29,15 +30,18 @@ def private_uploads(settings, tmp_path):
 def zipped(directory, extra: dict[str, bytes] | None = None) -> SimpleUploadedFile:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as bundle:
-        for path in sorted(directory.glob("*.geojson")):
-            bundle.write(path, path.name)
+        for path in sorted(directory.glob("*")):
+            if path.suffix in (".geojson", ".csv"):
+                bundle.write(path, path.name)
         for name, data in (extra or {}).items():
             bundle.writestr(name, data)
     return SimpleUploadedFile("oberrhein.zip", buffer.getvalue(), "application/zip")
 
 
-def upload(client, upload_file, mapping="mv_oberrhein", kind="red"):
-    return client.post(ADD, {"kind": kind, "file": upload_file, f"{kind}__mapping": mapping})
+def upload(client, upload_file, mapping="mv_oberrhein", kind="red", **options):
+    data = {"kind": kind, "file": upload_file, f"{kind}__mapping": mapping}
+    data.update({f"{kind}__{name}": value for name, value in options.items()})
+    return client.post(ADD, data)
 
 
 def test_a_planner_uploads_reads_the_dry_run_then_applies(
@@ -51,7 +55,12 @@ def test_a_planner_uploads_reads_the_dry_run_then_applies(
     assert response["Location"] == reverse("admin:core_importjob_change", args=[job.pk])
     # The check is a dry run: its report is there, nothing of the network is.
     assert job.status == ImportJob.Status.CHECKED, job.summary
-    assert job.created_by == planner and job.options == {"mapping": "mv_oberrhein"}
+    assert job.created_by == planner
+    assert job.options == {
+        "mapping": "mv_oberrhein",
+        "parcial": False,
+        "permitir_movimientos": False,
+    }
     assert not Distributor.objects.filter(code="OBERRHEIN").exists()
     page = client.get(response["Location"]).content.decode()
     assert "Revisado: puede aplicarse" in page and "Aplicar la importación" in page
@@ -123,3 +132,27 @@ def test_a_failure_nobody_foresaw_fails_the_job_with_its_message(
     job = ImportJob.objects.get()
     assert job.status == ImportJob.Status.FAILED
     assert job.summary == "Error inesperado: RuntimeError: disco lleno"
+
+
+@pytest.mark.parametrize("partial", [False, True])
+def test_rejected_rows_refuse_the_whole_file_unless_the_valid_part_is_asked_for(
+    client, planner, catalogue, settings, django_capture_on_commit_callbacks, partial
+):
+    # The small export of the import tests: four rows in it are wrong on purpose.
+    settings.IMPORT_MAPPINGS_DIR = TINY.parent
+    client.force_login(planner)
+    options = {"parcial": "on"} if partial else {}
+    with django_capture_on_commit_callbacks(execute=True):
+        upload(client, zipped(TINY.parent), mapping="mapping", **options)
+    job = ImportJob.objects.get()
+    rows = client.get(reverse("admin:core_importjob_report", args=[job.pk])).getvalue()
+    assert "error" in rows.decode("utf-8-sig")  # the rejected rows are in the report
+    if not partial:
+        assert job.status == ImportJob.Status.REFUSED, job.summary
+        return
+    assert job.status == ImportJob.Status.CHECKED, job.summary
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("admin:core_importjob_apply", args=[job.pk]))
+    job.refresh_from_db()
+    assert job.status == ImportJob.Status.APPLIED_WITH_ERRORS, job.summary
+    assert Span.objects.filter(feeder__substation__distributor__code="PRUEBA").exists()

@@ -101,7 +101,7 @@ def test_a_layer_in_utm_is_moved_to_wgs84(catalogue, tmp_path):
     utm = tmp_path / "nodes_utm.gpkg"
     ogr2ogr("-f", "GPKG", "-t_srs", "EPSG:32719", utm, FIXTURES / "nodes.geojson")
 
-    import_network(mapping_variant(tmp_path, "", ""), files={"poles": utm})
+    import_network(mapping_variant(tmp_path, "", ""), files={"poles": utm}, partial=True)
 
     pole = ours(Pole, "PRUEBA").get(plate="N1")
     assert abs(pole.location.x - -70.649) < 1e-7 and abs(pole.location.y - -33.450) < 1e-7

@@ -20,7 +20,9 @@ def test_a_closed_loop_between_feeders_is_split_and_reported(catalogue, tmp_path
     closed = tmp_path / "switches.geojson"
     closed.write_text(json.dumps(switches))
 
-    result = import_network(mapping_variant(tmp_path, "", ""), files={"equipment": closed})
+    result = import_network(
+        mapping_variant(tmp_path, "", ""), files={"equipment": closed}, partial=True
+    )
 
     loops = [p for p in result.problems if p.check == "topologia"]
     assert len(loops) == 1
@@ -36,7 +38,9 @@ def test_a_span_without_length_takes_the_length_of_its_trace(catalogue, tmp_path
     edited = tmp_path / "lines.geojson"
     edited.write_text(json.dumps(lines))
 
-    result = import_network(mapping_variant(tmp_path, "", ""), files={"spans": edited})
+    result = import_network(
+        mapping_variant(tmp_path, "", ""), files={"spans": edited}, partial=True
+    )
 
     span = ours(Span, "PRUEBA").get(code="L2")
     assert abs(span.length_m - Decimal("92.93")) < 1
@@ -57,7 +61,7 @@ def test_feeders_can_come_from_a_layer_instead_of_the_topology(catalogue, tmp_pa
           for name in ("poles", "spans", "equipment", "transformers")),
     )  # fmt: skip
 
-    result = import_network(mapping)
+    result = import_network(mapping, partial=True)
 
     assert {f.code: f.name for f in ours(Feeder, "PRUEBA")} == {
         "F1": "Prueba Poniente",
@@ -76,9 +80,9 @@ def test_broken_rows_are_named_and_the_rest_is_imported(catalogue, tmp_path):
     report = tmp_path / "informe.csv"
     mapping = mapping_variant(tmp_path, "", "")
 
-    output, error = run(mapping, "--report", report)
+    output, error = run(mapping, "--report", report, "--parcial")
 
-    assert error is not None and "4 filas omitidas" in str(error)
+    assert error is not None and "4 filas omitidas" in str(error) and error.returncode == 2
     assert "nodes.geojson feature 7 (id N6): sin geometría" in output
     assert "lines.geojson feature 7 (id L7): to_pole: el nodo N99 no existe" in output
     assert "lines.geojson feature 8 (id L8): to_pole: su nodo N6 fue omitido" in output
@@ -118,7 +122,7 @@ def test_broken_rows_are_named_and_the_rest_is_imported(catalogue, tmp_path):
 def test_an_unknown_vnr_code_without_fallback_skips_the_row(catalogue, tmp_path):
     mapping = mapping_variant(tmp_path, '"Cu 25" = "VA-CU-25" }', '"Cu 25" = "VA-CU-99" }')
 
-    result = import_network(mapping)
+    result = import_network(mapping, partial=True)
 
     unknown = [p for p in result.problems if p.check == "vnr"]
     assert {p.ident for p in unknown} == {"L5", "L6", "L7", "L8"}

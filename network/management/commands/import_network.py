@@ -8,6 +8,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from network.services.importing import (
     ERROR,
+    EXIT_REFUSED,
     INFO,
     WARNING,
     NetworkImportError,
@@ -22,8 +23,10 @@ class Command(BaseCommand):
     help = (
         "Importa la exportación SIG de una distribuidora (GeoJSON, GeoPackage, Shapefile, KMZ) "
         "según un archivo de mapeo de columnas: crea o actualiza por id, informa lo que no pudo "
-        "tomar y valida la red. Un error fatal no modifica la base; si omitió filas, termina con "
-        "error después de guardar el resto."
+        "tomar y valida la red. Todo o nada: con un error fatal, una capa fuera del territorio, "
+        "un movimiento grande o alguna fila rechazada no modifica la base (salvo --parcial). "
+        "Estado de salida: 0 todas las filas aceptadas; 1 rechazada, no se guardó nada; "
+        "2 con --parcial, se guardaron las filas válidas y se rechazaron otras."
     )
 
     def add_arguments(self, parser):
@@ -63,7 +66,20 @@ class Command(BaseCommand):
         parser.add_argument(
             "--dry-run",
             action="store_true",
-            help="Lee, valida e informa, pero no guarda nada.",
+            help="Lee, valida e informa, pero no guarda nada (el estado de salida es el que "
+            "tendría la importación).",
+        )
+        parser.add_argument(
+            "--parcial",
+            action="store_true",
+            help="Guarda las filas válidas aunque otras se rechacen (por omisión, todo o nada); "
+            "termina con estado 2 si rechazó alguna.",
+        )
+        parser.add_argument(
+            "--permitir-movimientos",
+            action="store_true",
+            help="Permite que una actualización mueva activos guardados más de "
+            "IMPORT_MAX_MOVE_M metros (por omisión, 500 m); cada uno queda como aviso.",
         )
 
     def handle(self, *args, **options):
@@ -87,9 +103,13 @@ class Command(BaseCommand):
                 as_of=options["as_of"],
                 dry_run=options["dry_run"],
                 progress=verbosity >= 1 and sys.stderr.isatty(),
+                partial=options["parcial"],
+                allow_moves=options["permitir_movimientos"],
             )
         except NetworkImportError as exc:
-            raise CommandError(f"{exc}. No se modificó la base de datos.") from exc
+            raise CommandError(
+                f"{exc}. No se modificó la base de datos.", returncode=EXIT_REFUSED
+            ) from exc
 
         for problem in result.problems:
             if problem.severity == ERROR:
@@ -110,13 +130,21 @@ class Command(BaseCommand):
                 result.write_report(report)
             except OSError as exc:
                 raise CommandError(
-                    f"Importación terminada, pero el informe no se pudo escribir: {exc}"
+                    f"Importación terminada, pero el informe no se pudo escribir: {exc}",
+                    returncode=EXIT_REFUSED,
                 ) from exc
         self.stdout.write(result.summary())
         if result.failed:
-            # What loaded is committed; the status tells scripts that it was not everything.
-            raise CommandError(
-                f"Importación incompleta: {result.skipped} filas omitidas"
-                + (f" (detalle en {report})" if report else "")
-                + "."
-            )
+            detail = f" (detalle en {report})" if report else ""
+            if result.partial:
+                message = (
+                    f"Importación parcial: {result.skipped} filas omitidas{detail}; "
+                    f"{'se guardarían' if result.dry_run else 'se guardaron'} "
+                    f"{result.accepted} filas válidas."
+                )
+            else:
+                message = (
+                    f"Importación rechazada: {result.skipped} filas omitidas{detail}; no se "
+                    "guardó nada (todo o nada). Corrija el archivo o use --parcial."
+                )
+            raise CommandError(message, returncode=result.exit_code)

@@ -23,6 +23,7 @@ def run_checks(distributor_id: int, tolerances: Tolerances) -> list[Problem]:
     params = {
         "d": distributor_id,
         "length": tolerances.length,
+        "length_abs": tolerances.length_abs_m,
         "node": tolerances.node_m,
         "off": tolerances.off_feeder_m,
     }
@@ -31,12 +32,14 @@ def run_checks(distributor_id: int, tolerances: Tolerances) -> list[Problem]:
     def add(entity: str, check: str, code: str, reason: str, outcome: str) -> None:
         problems.append(Problem(entity, check, reason, outcome, WARNING, code=code))
 
-    # Stored length against the geometry's true length.
+    # Stored length against the geometry's true length: beyond both tolerances, so that the
+    # centimetre a 0.12 m span is stored to is no finding.
     for code, stored, measured in _rows(
         """
         SELECT code, length_m, ST_Length(geom::geography) FROM network_span
          WHERE distributor_id = %(d)s
            AND abs(length_m - ST_Length(geom::geography)) > %(length)s * length_m
+           AND abs(length_m - ST_Length(geom::geography)) > %(length_abs)s
          ORDER BY code
         """,
         params,
@@ -46,7 +49,7 @@ def run_checks(distributor_id: int, tolerances: Tolerances) -> list[Problem]:
             "spans",
             "longitud",
             code,
-            f"longitud guardada {stored} m, la del trazado es {measured:.1f} m ({diff:+.0%})",
+            f"longitud guardada {stored} m, la del trazado es {measured:.2f} m ({diff:+.0%})",
             "se guarda la del archivo; revise la longitud o el trazado",
         )
 

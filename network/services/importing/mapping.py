@@ -236,9 +236,12 @@ def _entity(path: Path, name: str, raw: dict, base: Path, override: Path | None)
     if not isinstance(where_raw, dict):
         raise _fatal(path, f"{section}: where debe ser una tabla columna = valor(es)")
     where = {
-        str(column): tuple(key_text(v) for v in (value if isinstance(value, list) else [value]))
+        str(column): tuple(value if isinstance(value, list) else [value])
         for column, value in where_raw.items()
     }
+    for column, values in where.items():
+        if not values or not all(isinstance(v, str | int | float | bool) for v in values):
+            raise _fatal(path, f"{section}: where {column} debe ser un valor o una lista")
     fields_raw = raw.get("fields", {})
     if not isinstance(fields_raw, dict):
         raise _fatal(path, f"{section}: fields debe ser una tabla")

@@ -21,6 +21,7 @@ from .geometry import geodesic_length, locate_comuna, reversed_line
 from .mapping import ORDER, Mapping, fill, key_text
 from .reader import LayerRows, SourceRow
 from .report import ERROR, INFO, WARNING, ImportResult, NetworkImportError, Problem
+from .rules import feeder_rule, model_rule
 from .topology import derive_feeders, natural
 
 KEY_LABEL = {"plate": "la placa", "code": "el código", "name": "el nombre"}
@@ -68,6 +69,7 @@ class Planner:
         for entity, layer in layers.items():
             self.gone[entity].update(layer.dropped)
         self.busbar_of: dict[str, str] = {}  # busbar node id -> substation id
+        self.dropped: dict[str, dict[str, SourceRow]] = defaultdict(dict)  # rows dropped here
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -75,10 +77,39 @@ class Planner:
         layer = self.layers.get(entity)
         return layer.rows if layer else {}
 
-    def drop(self, row: SourceRow, check: str, reason: str) -> None:
-        self.result.add(row.problem(check, reason))
+    def drop(self, row: SourceRow, check: str, reason: str, field: str = "") -> None:
+        self.result.add(row.problem(check, reason, field=field))
         self.gone[row.entity][row.ident] = reason
+        self.dropped[row.entity][row.ident] = row
         self.rows(row.entity).pop(row.ident, None)
+
+    def spans_lost_at(self, pole: str) -> str:
+        """The dropped spans that ended at a pole, with why: an orphaned pole names them."""
+        lost = []
+        for ident, row in self.dropped["spans"].items():
+            if pole in (row.values.get("from_pole"), row.values.get("to_pole")):
+                lost.append((row.values.get("code") or ident, self.gone["spans"][ident]))
+        layer = self.layers.get("spans")
+        spans = self.mapping.entities.get("spans")
+        for ident, raw in layer.dropped_raw.items() if layer and spans else ():
+            if ident in self.dropped["spans"]:
+                continue
+            ends = set()
+            for name in ("from_pole", "to_pole"):
+                try:
+                    ends.add(key_text(spans.fields[name].value(raw)))
+                except Exception:  # noqa: BLE001  (an end that cannot be read names nothing)
+                    continue
+            if pole in ends:
+                lost.append((ident, layer.dropped.get(ident, "")))
+        if not lost:
+            return ""
+        lost.sort()
+        code, why = lost[0]
+        if len(lost) == 1:
+            return f": su vano {code} fue omitido ({why})"
+        codes = ", ".join(c for c, _ in lost)
+        return f": sus vanos {codes} fueron omitidos ({code}: {why})"
 
     def warn(self, row: SourceRow, check: str, reason: str, outcome: str = "importada") -> None:
         self.result.add(row.problem(check, reason, outcome, WARNING))
@@ -154,41 +185,16 @@ class Planner:
         """The model's check constraints, so that the database never has to refuse a row."""
         for row in list(self.rows(entity).values()):
             v = row.values
-            reason = None
-            if entity == "spans":
-                if v.get("length_m") is None or v["length_m"] <= 0:
-                    measured = Decimal(f"{geodesic_length(row.geom):.2f}")
-                    self.warn(
-                        row,
-                        "longitud",
-                        f"sin longitud válida en el archivo ({v.get('length_m')})",
-                        f"importada con la longitud del trazado, {measured} m",
-                    )
-                    v["length_m"] = measured
-                if not 1 <= v["phases"] <= 3:
-                    reason = f"cantidad de fases {v['phases']} (debe ser 1, 2 o 3)"
-            elif entity == "transformers":
-                if v["capacity_kva"] <= 0:
-                    reason = f"capacidad {v['capacity_kva']} kVA (debe ser positiva)"
-                elif (v["kind"] == "trifasico") != (v["phases"] == "RST"):
-                    reason = f"tipo {v['kind']} con fases {v['phases']} (trifásico es RST)"
-            elif entity == "equipment":
-                if v.get("capacity_a") is None and v.get("capacity_kva") is None:
-                    reason = "sin capacidad (ni A ni kVA)"
-            elif entity == "substations":
-                if v["high_voltage_kv"] <= 0:
-                    reason = f"tensión AT {v['high_voltage_kv']} kV"
-            elif entity == "poles":
-                if v["mt_voltage_kv"] <= 0:
-                    reason = f"tensión MT {v['mt_voltage_kv']} kV"
-            elif entity == "power_transformers":
-                if v["capacity_mva"] <= 0 or v["primary_kv"] <= v["secondary_kv"]:
-                    reason = (
-                        f"{v['capacity_mva']} MVA, {v['primary_kv']}/{v['secondary_kv']} kV: "
-                        "debe tener capacidad y bajar la tensión"
-                    )
-            elif entity == "feeders":
-                reason = _feeder_rule(v)
+            if entity == "spans" and (v.get("length_m") is None or v["length_m"] <= 0):
+                measured = Decimal(f"{geodesic_length(row.geom):.2f}")  # to the centimetre
+                self.warn(
+                    row,
+                    "longitud",
+                    f"sin longitud válida en el archivo ({v.get('length_m')})",
+                    f"importada con la longitud del trazado, {measured} m",
+                )
+                v["length_m"] = measured
+            reason = model_rule(entity, v)
             if reason:
                 self.drop(row, "valor", reason)
 
@@ -278,7 +284,8 @@ class Planner:
             return None
         if ident in self.rows("poles") or ident in self.busbar_of:
             return ident
-        self.drop(row, "referencia", f"{field_name}: {self.why_missing('poles', ident)}")
+        reason = f"{field_name}: {self.why_missing('poles', ident)}"
+        self.drop(row, "referencia", reason, field_name)
         return False
 
     def _spans(self) -> None:
@@ -314,7 +321,7 @@ class Planner:
         for row in list(self.rows("equipment").values()):
             pole = row.values.get("pole")
             if pole is not None and pole not in self.busbar_of and pole not in self.rows("poles"):
-                self.drop(row, "referencia", f"pole: {self.why_missing('poles', pole)}")
+                self.drop(row, "referencia", f"pole: {self.why_missing('poles', pole)}", "pole")
                 continue
             span = row.extra.get("span")
             if span is not None and span not in self.rows("spans"):
@@ -341,7 +348,7 @@ class Planner:
             elif pole is None:
                 self.drop(row, "referencia", "sin poste")
             elif pole not in self.rows("poles"):
-                self.drop(row, "referencia", f"pole: {self.why_missing('poles', pole)}")
+                self.drop(row, "referencia", f"pole: {self.why_missing('poles', pole)}", "pole")
 
     # -- feeders ---------------------------------------------------------------------------
 
@@ -382,7 +389,8 @@ class Planner:
                 self.warn(row, "topologia", finding.reason)
         for ident in list(poles):
             if ident not in topology.node_feeder:
-                self.drop(poles[ident], "topologia", "ningún vano llega a este poste")
+                reason = "ningún vano llega a este poste" + self.spans_lost_at(ident)
+                self.drop(poles[ident], "topologia", reason)
 
         feeders = self.plan.of("feeders")
         codes: list[str] = []
@@ -408,7 +416,7 @@ class Planner:
                 "power_kva": 0,
                 "short_circuit_kva": None if scc is None else round(scc),
             }
-            reason = _feeder_rule(values)
+            reason = feeder_rule(values)
             if reason or code in feeders:
                 reason = reason or f"código {code} repetido (revise la plantilla de [feeders])"
                 self.result.add(Problem("feeders", "valor", reason, "omitido", ERROR, code=code))
@@ -468,7 +476,8 @@ class Planner:
             for row in list(self.rows(entity).values()):
                 feeder = row.values.get("feeder")
                 if feeder not in feeders:
-                    self.drop(row, "referencia", f"feeder: {self.why_missing('feeders', feeder)}")
+                    reason = f"feeder: {self.why_missing('feeders', feeder)}"
+                    self.drop(row, "referencia", reason, "feeder")
         # Dropping poles takes their spans, equipment and transformers with them.
         changed = True
         while changed:
@@ -555,12 +564,3 @@ class Planner:
                 if geometry:
                     values[geometry] = row.geom
                 self.plan.of(entity)[ident] = Planned(ident, values, row)
-
-
-def _feeder_rule(v: dict) -> str | None:
-    voltage = v.get("nominal_voltage_kv")
-    if voltage is None or not 1 <= voltage <= 36:
-        return f"tensión nominal {voltage} kV (un alimentador MT va de 1 a 36 kV)"
-    if not v.get("short_circuit_kva") or v["short_circuit_kva"] <= 0:
-        return "sin potencia de cortocircuito en cabecera"
-    return None

@@ -7,14 +7,13 @@ error Problem naming file, feature and reason, and the rest of the layer is read
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
-from django.contrib.gis.gdal import CoordTransform, DataSource, GDALException, SpatialReference
+from django.contrib.gis.gdal import CoordTransform, GDALException, SpatialReference
 from django.contrib.gis.gdal.layer import Layer
 from django.contrib.gis.geos import GEOSException, GEOSGeometry, LineString, Point
 from django.db import models
@@ -29,9 +28,14 @@ from .mapping import (
     key_text,
     normalize,
 )
-from .report import ERROR, INFO, EntityCounts, NetworkImportError, Problem
+from .placement import Placement
+from .report import ERROR, INFO, EntityCounts, NetworkImportError, Position, Problem
+from .sources import gdal_errors, gdal_text, open_layer
+from .territory import Territory
+from .values import where_matches
 
 SRID = 4326
+DROPPED_RAW = 10_000
 _ACCEPTED = {
     "Point": ("Point", "MultiPoint"),
     "LineString": ("LineString", "MultiLineString"),
@@ -49,9 +53,15 @@ class SourceRow:
     values: dict[str, Any]
     geom: GEOSGeometry | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    layer: str = ""
 
     def problem(
-        self, check: str, reason: str, outcome: str = "omitida", severity: str = ERROR
+        self,
+        check: str,
+        reason: str,
+        outcome: str = "omitida",
+        severity: str = ERROR,
+        field: str = "",
     ) -> Problem:
         return Problem(
             self.entity,
@@ -63,6 +73,8 @@ class SourceRow:
             self.feature,
             self.ident,
             str(self.values.get(self.key_field) or ""),
+            self.layer,
+            field,
         )
 
     @property
@@ -75,86 +87,9 @@ class LayerRows:
     rows: dict[str, SourceRow]  # by source id, in layer order
     filtered: set[str]  # ids left out by `where`
     dropped: dict[str, str]  # ids of skipped features -> reason
-
-
-@contextmanager
-def _gdal_errors() -> Iterator[list[str]]:
-    """Collect what GDAL logs; GDAL reports an unknown GeoJSON CRS only that way."""
-    messages: list[str] = []
-
-    class Collect(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            messages.append(record.getMessage())
-
-    logger = logging.getLogger("django.contrib.gis")
-    handler = Collect(level=logging.DEBUG)
-    level, propagate = logger.level, logger.propagate
-    logger.addHandler(handler)
-    logger.setLevel(logging.DEBUG)
-    logger.propagate = False
-    try:
-        yield messages
-    finally:
-        logger.removeHandler(handler)
-        logger.setLevel(level)
-        logger.propagate = propagate
-
-
-def _open(entity: EntityMapping) -> tuple[DataSource, Layer]:
-    path = entity.path
-    where = f"{path.name} ([{entity.name}])"
-    if not path.exists():
-        raise NetworkImportError(f"{path}: no existe ([{entity.name}])")
-    with _gdal_errors() as messages:
-        source, layers = None, []
-        if path.suffix.lower() == ".kmz":
-            # A KMZ zipped around one doc.kml keeps its attributes only when read as that
-            # document; one written by LIBKML has an empty doc.kml and its data under layers/.
-            try:
-                source = DataSource(f"/vsizip/{path}/doc.kml")
-                layers = list(source)
-            except GDALException:
-                source = None
-            if source is not None and not _has_data(layers, entity.layer):
-                source = None
-        if source is None:
-            try:
-                source = DataSource(str(path))
-            except GDALException:
-                raise NetworkImportError(f"{where}: GDAL no puede leerlo") from None
-            layers = list(source)
-        layer = _choose_layer(entity, layers, where)
-        layer.srs  # noqa: B018  (GDAL reports an unknown CRS while reading it)
-    crs_errors = [m for m in messages if "crs" in m.lower() or "proj" in m.lower()]
-    if crs_errors:
-        raise NetworkImportError(
-            f"{where}, capa {layer.name}: CRS desconocido ({crs_errors[0].strip()}); "
-            "declare crs en el mapeo o corrija el archivo"
-        )
-    return source, layer
-
-
-def _has_data(layers: list[Layer], name: str | None) -> bool:
-    return any(len(layer) and (name is None or layer.name == name) for layer in layers)
-
-
-def _choose_layer(entity: EntityMapping, layers: list[Layer], where: str) -> Layer:
-    names = [layer.name for layer in layers]
-    if entity.layer is not None:
-        for layer in layers:
-            if layer.name == entity.layer:
-                return layer
-        raise NetworkImportError(
-            f"{where}: no hay capa {entity.layer!r}; capas: {', '.join(names)}"
-        )
-    if len(layers) == 1:
-        return layers[0]
-    non_empty = [layer for layer in layers if len(layer)]
-    if len(non_empty) == 1:  # a KMZ's empty document layer next to its data
-        return non_empty[0]
-    raise NetworkImportError(
-        f"{where}: tiene {len(layers)} capas ({', '.join(names)}); indique layer en el mapeo"
-    )
+    layer: str = ""
+    # Columns of skipped spans (up to DROPPED_RAW), so that a pole they left alone names them.
+    dropped_raw: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 def _columns(entity: EntityMapping, layer: Layer) -> dict[str, str]:
@@ -172,39 +107,61 @@ def _columns(entity: EntityMapping, layer: Layer) -> dict[str, str]:
     return resolved
 
 
-def _transform(entity: EntityMapping, layer: Layer, driver: str) -> CoordTransform | None:
+@dataclass(frozen=True)
+class Crs:
+    """The CRS a layer is read in, as the messages name it."""
+
+    transform: CoordTransform | None  # None: already WGS84
+    label: str
+    geographic: bool
+    wkt: str | None  # None: WGS84
+
+
+def _transform(entity: EntityMapping, layer: Layer, driver: str) -> Crs:
     where = f"{entity.path.name}, capa {layer.name}"
     srs = layer.srs
+    origin = ""
     if srs is None:
         if entity.crs:
-            srs = _srs(entity.crs, where)
+            srs, origin = _srs(entity.crs, where), ", declarado en el mapeo"
         elif driver in ("GeoJSON", "KML", "LIBKML"):
-            return None  # WGS84 by definition of the format
+            # WGS84 by definition of the format
+            return Crs(None, f"WGS 84 (EPSG:4326, el de todo {driver})", True, None)
         elif layer.geom_type.name == "None":
-            return None
+            return Crs(None, "sin geometría", True, None)
         else:
             raise NetworkImportError(
                 f"{where}: CRS desconocido (el archivo no lo declara; un Shapefile necesita "
                 "su .prj); declare crs en el mapeo"
             )
     elif entity.crs:
-        srs = _srs(entity.crs, where)  # the mapping overrides a wrong declaration
-    if srs.srid == SRID:
-        return None
+        # the mapping overrides a wrong declaration
+        srs, origin = _srs(entity.crs, where), ", declarado en el mapeo en vez del del archivo"
+    code = srs.srid
+    label = (f"{srs.name} (EPSG:{code})" if code else srs.name) + origin
+    geographic = bool(srs.geographic)
+    if code == SRID:
+        return Crs(None, label, True, None)
     try:
-        return CoordTransform(srs, SpatialReference(SRID))
+        transform = CoordTransform(srs, SpatialReference(SRID))
     except GDALException as exc:
-        raise NetworkImportError(f"{where}: CRS desconocido ({srs.name}); no pasa a WGS84") from exc
+        raise NetworkImportError(
+            f"{where}: CRS desconocido ({srs.name}); no pasa a WGS84 ({exc})"
+        ) from exc
+    return Crs(transform, label, geographic, srs.wkt)
 
 
 def _srs(text: str, where: str) -> SpatialReference:
-    try:
-        with _gdal_errors():
+    with gdal_errors() as messages:
+        try:
             srs = SpatialReference(text)
-        srs.srid  # noqa: B018  (forces PROJ to resolve it)
-        return srs
-    except (GDALException, ValueError, TypeError) as exc:
-        raise NetworkImportError(f"{where}: CRS desconocido en el mapeo ({text!r})") from exc
+            srs.srid  # noqa: B018  (forces PROJ to resolve it)
+            return srs
+        except (GDALException, ValueError, TypeError) as exc:
+            detail = gdal_text(messages, exc)
+            raise NetworkImportError(
+                f"{where}: CRS desconocido en el mapeo ({text!r}: {detail})"
+            ) from exc
 
 
 def _check_layer_type(entity: EntityMapping, layer: Layer) -> None:
@@ -227,17 +184,31 @@ def read_layer(
     problems: list[Problem],
     translate: Callable | None,
     progress: bool = False,
+    *,
+    territory: Territory | None = None,
+    position: Position | None = None,
 ) -> LayerRows:
-    source_ds, layer = _open(entity)
-    try:
-        return _read(entity, source_ds, layer, counts, problems, translate, progress)
-    except GDALException as exc:
-        raise NetworkImportError(f"{entity.path.name}: error de GDAL al leer ({exc})") from exc
+    position = position if position is not None else Position()
+    position.at("leer", entity.name, entity.path.name)
+    source_ds, layer = open_layer(entity)
+    position.layer = layer.name
+    with gdal_errors() as messages:
+        try:
+            return _read(
+                entity, source_ds, layer, counts, problems, translate, progress, territory, position
+            )
+        except GDALException as exc:
+            where = position.describe()
+            raise NetworkImportError(
+                f"{where}: error de GDAL al leer ({gdal_text(messages[-3:], exc)})"
+            ) from exc
 
 
-def _read(entity, source_ds, layer, counts, problems, translate, progress) -> LayerRows:
+def _read(
+    entity, source_ds, layer, counts, problems, translate, progress, territory, position
+) -> LayerRows:
     columns = _columns(entity, layer)
-    transform = _transform(entity, layer, source_ds.driver.name)
+    crs = _transform(entity, layer, source_ds.driver.name)
     _check_layer_type(entity, layer)
     target = entity.target
     model_fields = {
@@ -246,60 +217,78 @@ def _read(entity, source_ds, layer, counts, problems, translate, progress) -> La
         if name not in target.extra
     }
     label = entity.path.name
-    result = LayerRows({}, set(), {})
+    result = LayerRows({}, set(), {}, layer.name)
     seen_at: dict[str, int] = {}
     right_type = wrong_type = 0
+    placement = None
+    if target.geometry and territory is not None:
+        placement = Placement(
+            entity.name, label, layer.name, crs.label, crs.geographic, crs.wkt, territory, translate
+        )
 
-    def skip(feature: int, ident: str, check: str, reason: str) -> None:
-        problem = Problem(entity.name, check, reason, "omitida", ERROR, label, feature, ident)
+    def skip(feature: int, ident: str, check: str, reason: str, field: str = "") -> None:
+        problem = Problem(
+            entity.name, check, reason, "omitida", ERROR, label, feature, ident, "", layer.name
+        )
+        problem = dataclasses.replace(problem, field=field)
         problems.append(problem)
         if ident:
             result.dropped.setdefault(ident, reason)
+            if entity.name == "spans" and len(result.dropped_raw) < DROPPED_RAW:
+                result.dropped_raw[ident] = {c: normalize(v) for c, v in raw.items()}
 
     features = tqdm(layer, total=len(layer), desc=label, unit=" f", disable=not progress)
-    with _gdal_errors():
-        for index, feature in enumerate(features, start=1):
-            counts.read += 1
-            raw = {column: feature.get(name) for column, name in columns.items()}
-            if any(key_text(raw[c]) not in accepted for c, accepted in entity.where.items()):
-                counts.filtered += 1
-                ident = key_text(raw[entity.id_column])
-                if ident:
-                    result.filtered.add(ident)
-                continue
-            ident = key_text(raw[entity.id_column])
-            if ident is None:
-                skip(index, "", "id", f"sin id (columna {entity.id_column} vacía)")
-                continue
-            if ident in seen_at:
-                first = seen_at[ident]
-                skip(index, ident, "duplicado", f"id repetido: ya está en la feature {first}")
-                continue
-            seen_at[ident] = index
-            geom = None
-            if target.geometry:
-                try:
-                    geom = _geometry(feature, target.geom_type, transform, translate)
-                    right_type += 1
-                except _WrongType as exc:
-                    wrong_type += 1
-                    skip(index, ident, "geometria", str(exc))
-                    continue
-                except RowError as exc:
-                    skip(index, ident, "geometria", str(exc))
-                    continue
-            row = {column: normalize(value) for column, value in raw.items()}
+    for index, feature in enumerate(features, start=1):
+        position.feature, position.ident = index, ""
+        counts.read += 1
+        raw = {column: feature.get(name) for column, name in columns.items()}
+        ident = key_text(raw[entity.id_column])
+        position.ident = ident or ""
+        if not all(where_matches(raw[c], accepted) for c, accepted in entity.where.items()):
+            counts.filtered += 1
+            if ident:
+                result.filtered.add(ident)
+            continue
+        if ident is None:
+            skip(index, "", "id", f"sin id (columna {entity.id_column} vacía)", entity.id_column)
+            continue
+        if ident in seen_at:
+            first = seen_at[ident]
+            reason = f"id {ident} repetido: ya está en la feature {first}"
+            skip(index, ident, "duplicado", reason, entity.id_column)
+            continue
+        seen_at[ident] = index
+        geom = None
+        if target.geometry:
             try:
-                values, extra = _values(entity, row, model_fields)
-            except RowError as exc:
-                skip(index, ident, "valor", str(exc))
+                geom = _geometry(feature, target.geom_type, crs.transform, translate, placement)
+                right_type += 1
+            except _WrongType as exc:
+                wrong_type += 1
+                skip(index, ident, "geometria", str(exc), target.geometry)
                 continue
-            result.rows[ident] = SourceRow(entity.name, label, index, ident, values, geom, extra)
+            except RowError as exc:
+                check = "territorio" if isinstance(exc, _Outside) else "geometria"
+                skip(index, ident, check, str(exc), target.geometry)
+                continue
+        row = {column: normalize(value) for column, value in raw.items()}
+        try:
+            values, extra = _values(entity, row, model_fields)
+        except RowError as exc:
+            skip(index, ident, "valor", str(exc), getattr(exc, "field", ""))
+            continue
+        result.rows[ident] = SourceRow(
+            entity.name, label, index, ident, values, geom, extra, layer.name
+        )
+    position.feature, position.ident = None, ""
     if target.geometry and wrong_type and not right_type:
         raise NetworkImportError(
             f"{label}, capa {layer.name}: ninguna feature es {target.geom_type}; "
             f"[{entity.name}] no puede leer esta capa"
         )
+    if placement is not None:
+        for problem in placement.finish():
+            problems.append(problem)
     if counts.filtered:
         conditions = ", ".join(
             f"{c} = {v[0]}" if len(v) == 1 else f"{c} en ({', '.join(map(str, v))})"
@@ -309,10 +298,12 @@ def _read(entity, source_ds, layer, counts, problems, translate, progress) -> La
             Problem(
                 entity.name,
                 "filtro",
-                f"{counts.filtered} de {counts.read} features no cumplen where ({conditions})",
+                f"{counts.filtered} de {counts.read} features no cumplen where ({conditions}; "
+                "los números se comparan con una tolerancia de una millonésima)",
                 "no son de esta sección",
                 INFO,
                 label,
+                layer=layer.name,
             )
         )
     return result
@@ -322,8 +313,16 @@ class _WrongType(RowError):
     pass
 
 
+class _Outside(RowError):
+    pass
+
+
 def _geometry(
-    feature, expected: str, transform: CoordTransform | None, translate: Callable | None
+    feature,
+    expected: str,
+    transform: CoordTransform | None,
+    translate: Callable | None,
+    placement: Placement | None,
 ) -> GEOSGeometry:
     try:
         ogr = feature.geom
@@ -338,15 +337,41 @@ def _geometry(
         raise _WrongType(f"geometría {kind}, se esperaba {expected}")
     if ogr.empty:
         raise RowError("geometría vacía")
+    raw = tuple(ogr.extent)
+    if not all(map(_finite, raw)):
+        raise RowError("coordenadas no numéricas")
+    if placement is not None and placement.beyond_degrees(raw):
+        raise RowError(
+            f"coordenadas fuera de rango para un CRS geográfico ({raw[0]:.1f}, {raw[1]:.1f}); "
+            "¿son proyectadas?"
+        )
+    geom = None
+    try:
+        geom = _wgs84(ogr, expected, transform, translate)
+    finally:
+        if placement is not None:
+            placement.feature(raw, None if geom is None else geom.extent)
+    if placement is not None and not placement.territory.touches(geom.extent):
+        x, y = geom.coords if expected == "Point" else geom.coords[0]
+        territory = placement.territory.label
+        raise _Outside(f"fuera del territorio: está en ({x:.5f}, {y:.5f}), lejos de {territory}")
+    return geom
+
+
+def _wgs84(
+    ogr, expected: str, transform: CoordTransform | None, translate: Callable | None
+) -> GEOSGeometry:
     if transform is not None:
-        try:
-            ogr.transform(transform)
-        except GDALException:
-            raise RowError("no se puede transformar a WGS84") from None
+        with gdal_errors() as messages:
+            try:
+                ogr.transform(transform)
+            except GDALException as exc:
+                detail = gdal_text(messages, exc)
+                raise RowError(f"no se puede transformar a WGS84 ({detail})") from None
     try:
         geom = ogr.geos
-    except GEOSException:
-        raise RowError("geometría ilegible") from None
+    except GEOSException as exc:
+        raise RowError(f"geometría ilegible ({exc})") from None
     geom.srid = SRID
     if geom.geom_type.startswith("Multi"):
         geom = _single(geom, expected)
@@ -355,11 +380,10 @@ def _geometry(
     coords = [geom.coords] if expected == "Point" else list(geom.coords)
     if any(not all(map(_finite, c)) for c in coords):
         raise RowError("coordenadas no numéricas")
-    if expected == "Point":
-        lon, lat = geom.coords
-        if not (-180 <= lon <= 180 and -90 <= lat <= 90):
-            raise RowError(f"coordenadas fuera de rango ({lon:.6f}, {lat:.6f})")
-    else:
+    xmin, ymin, xmax, ymax = geom.extent
+    if not (-180 <= xmin <= xmax <= 180 and -90 <= ymin <= ymax <= 90):
+        raise RowError(f"coordenadas fuera de rango ({xmin:.6f}, {ymin:.6f})")
+    if expected != "Point":
         distinct = {c for c in coords}
         if len(distinct) < 2:
             raise RowError("geometría inválida: línea de un solo punto (longitud cero)")
@@ -402,14 +426,18 @@ def _values(
     values: dict[str, Any] = {}
     extra: dict[str, Any] = {}
     for name, spec in entity.fields.items():
-        value = spec.value(row)
-        if name in entity.target.extra:
-            extra[name] = value if spec.ref is None else key_text(value)
-            continue
-        if value is None and (entity.name, name) == ("spans", "length_m"):
-            values[name] = None  # measured from the trace later, with a warning
-            continue
-        values[name] = coerce(spec, model_fields[name], value)
+        try:
+            value = spec.value(row)
+            if name in entity.target.extra:
+                extra[name] = value if spec.ref is None else key_text(value)
+                continue
+            if value is None and (entity.name, name) == ("spans", "length_m"):
+                values[name] = None  # measured from the trace later, with a warning
+                continue
+            values[name] = coerce(spec, model_fields[name], value)
+        except RowError as exc:
+            exc.field = name
+            raise
     return values, extra
 
 

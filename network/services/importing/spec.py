@@ -85,7 +85,7 @@ class EntityMapping:
     layer: str | None
     crs: str | None  # assumed CRS when the file has none (Shapefile without .prj)
     id_column: str
-    where: dict[str, tuple[str, ...]]  # column -> accepted key_text values
+    where: dict[str, tuple[Any, ...]]  # column -> accepted values (values.where_matches)
     fields: dict[str, FieldSpec]
 
     @property
@@ -116,10 +116,12 @@ class DerivedFeeders:
 
 @dataclass(frozen=True)
 class Tolerances:
-    length: float = 0.01  # |stored − geometric| / stored
+    length: float = 0.01  # |stored − geometric| / stored …
+    length_abs_m: float = 0.1  # … and |stored − geometric| in metres: both beyond to warn
     node_m: float = 1.0  # span ends vs their nodes
     off_feeder_m: float = 50.0  # equipment / transformers vs their feeder's spans
     comuna_m: float = 2000.0  # a substation just outside every comuna takes the nearest
+    territory_m: float = 2000.0  # features this close to the distributor's territory are in it
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import ast
 import math
 import operator
+import re
 import string
 from dataclasses import dataclass
 from typing import Any
@@ -43,6 +44,41 @@ def key_text(value: Any) -> str | None:
     if lowered in ("true", "false"):
         return "1" if lowered == "true" else "0"
     return text
+
+
+# `where` compares numbers as numbers: a Shapefile or GeoPackage float column hands over 0.416
+# as 0.416000008583069 (single precision), so equal means within a millionth of the value.
+WHERE_REL_TOL = 1e-6
+WHERE_ABS_TOL = 1e-9
+_DECIMAL = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+
+
+def _as_number(value: Any) -> float | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    text = str(value).strip()
+    return float(text) if _DECIMAL.fullmatch(text) else None
+
+
+def where_matches(value: Any, accepted: tuple[Any, ...]) -> bool:
+    """Whether a source value passes a `where` condition (one of the accepted values).
+
+    A number in the mapping matches a numeric value (or numeric text) within WHERE_REL_TOL of
+    it; anything else matches as text, as ids do (booleans as 1/0).
+    """
+    key = key_text(value)
+    for wanted in accepted:
+        if isinstance(wanted, int | float) and not isinstance(wanted, bool):
+            number = _as_number(normalize(value))
+            if number is not None and math.isclose(
+                number, wanted, rel_tol=WHERE_REL_TOL, abs_tol=WHERE_ABS_TOL
+            ):
+                return True
+        elif key is not None and key == key_text(wanted):
+            return True
+    return False
 
 
 _BINARY = {

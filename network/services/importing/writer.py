@@ -14,6 +14,7 @@ from typing import Any
 
 from django.contrib.gis.geos import GEOSGeometry
 from django.db import IntegrityError, transaction
+from pyproj import Geod
 
 from network.models import Distributor, Feeder
 
@@ -25,6 +26,7 @@ from .report import ENTITY_LABELS, INFO, ImportResult, NetworkImportError, Probl
 # round trip through KML's 15 significant digits.
 GEOMETRY_TOLERANCE = 1e-9
 BATCH = 1000
+GEOD = Geod(ellps="WGS84")
 
 
 @dataclass
@@ -32,6 +34,7 @@ class Changes:
     feeders: set[int] = field(default_factory=set)
     substations: set[int] = field(default_factory=set)
     extent: list[float] | None = None  # xmin, ymin, xmax, ymax of what moved
+    moves: list[tuple[str, str, float]] = field(default_factory=list)  # entity, code, metres
 
     def cover(self, geom: GEOSGeometry | None) -> None:
         if geom is None:
@@ -140,6 +143,10 @@ def _write_entity(
             written[ident] = old["id"]
             counts.updated += 1
             _note(entity, old, attrs, geometry, changes)
+            before, after = old.get(geometry), attrs.get(geometry)
+            if geometry and before is not None and after is not None and not same(before, after):
+                metres = displacement(before, after)
+                changes.moves.append((entity, str(attrs.get(target.key, ident)), metres))
     if new:
         model.objects.bulk_create([obj for _, obj in new], batch_size=BATCH)
         written.update({ident: obj.pk for ident, obj in new})
@@ -164,6 +171,22 @@ def _write_entity(
             )
         )
     return written
+
+
+def displacement(old: GEOSGeometry, new: GEOSGeometry) -> float:
+    """How far a stored geometry moves, in metres: between the points, or the largest gap
+    between a line's start, middle and end and the new line's (either way round)."""
+    if old.geom_type == "Point" or new.geom_type == "Point":
+        return _metres(old.centroid.coords, new.centroid.coords)
+    a = [old.coords[0], old.interpolate_normalized(0.5).coords, old.coords[-1]]
+    b = [new.coords[0], new.interpolate_normalized(0.5).coords, new.coords[-1]]
+    straight = max(_metres(p, q) for p, q in zip(a, b, strict=True))
+    turned = max(_metres(p, q) for p, q in zip(a, reversed(b), strict=True))
+    return min(straight, turned)
+
+
+def _metres(a: tuple[float, float], b: tuple[float, float]) -> float:
+    return GEOD.inv(a[0], a[1], b[0], b[1])[2]
 
 
 def _note(entity: str, old: dict | None, attrs: dict, geometry: str | None, changes: Changes):
