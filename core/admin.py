@@ -264,8 +264,15 @@ class ImportJobAdmin(admin.ModelAdmin):
 
     def status_view(self, request, pk: int):
         job = self._job(request, pk)
+        progress = jobs.read_progress(job) if job.running else None
         return JsonResponse(
-            {"status": job.status, "label": job.get_status_display(), "running": job.running}
+            {
+                "status": job.status,
+                "label": job.get_status_display(),
+                "running": job.running,
+                "fraction": progress["fraction"] if progress else None,
+                "what": progress["what"] if progress else "",
+            }
         )
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
@@ -275,6 +282,7 @@ class ImportJobAdmin(admin.ModelAdmin):
             header, rows, total = jobs.read_report(obj.report, REPORT_ROWS_SHOWN)
             context.update(
                 job=obj,
+                progress=jobs.read_progress(obj) if obj.running else None,
                 report_header=header,
                 report_rows=rows,
                 report_total=total,

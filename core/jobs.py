@@ -8,7 +8,10 @@ Outcome, whose rows are the report the admin shows as a table and as CSV.
 from __future__ import annotations
 
 import csv
+import json
+import os
 import shutil
+import time
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -34,8 +37,8 @@ class JobKind:
     label: str
     permission: str  # what the uploader needs besides the ImportJob permission
     extensions: tuple[str, ...]  # accepted file names end with one of these
-    check: Callable[..., Outcome]  # (job) -> Outcome, nothing written
-    apply: Callable[..., Outcome]  # (job) -> Outcome
+    check: Callable[..., Outcome]  # (job, progress) -> Outcome, nothing written
+    apply: Callable[..., Outcome]  # (job, progress) -> Outcome
     option_fields: Callable[[], dict[str, forms.Field]] = dict
     help: str = ""
 
@@ -56,6 +59,40 @@ def work_dir(job) -> Path:
     path = Path(settings.IMPORT_UPLOAD_DIR) / "trabajos" / str(job.pk)
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+class ProgressFile:
+    """`progress(fraction, what)` for a kind's step, kept in a small file of the job's
+    directory: the step runs inside its own transaction, which no other connection could read
+    until it ends, and the web and the worker share the upload directory anyway. Written on a
+    new step, else at most every half second, atomically (a reader never sees half a file)."""
+
+    interval = 0.5
+
+    def __init__(self, job):
+        self.path = work_dir(job) / "progreso.json"
+        self.last = 0.0
+        self.what = None
+
+    def __call__(self, fraction: float, what: str) -> None:
+        now = time.monotonic()
+        if what == self.what and now - self.last < self.interval:
+            return
+        self.last, self.what = now, what
+        temporary = self.path.with_suffix(".tmp")
+        temporary.write_text(json.dumps({"fraction": round(fraction, 3), "what": what}))
+        os.replace(temporary, self.path)
+
+    def clear(self) -> None:
+        self.path.unlink(missing_ok=True)
+
+
+def read_progress(job) -> dict | None:
+    path = Path(settings.IMPORT_UPLOAD_DIR) / "trabajos" / str(job.pk) / "progreso.json"
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
 
 
 class UnsafeArchive(Exception):

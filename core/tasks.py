@@ -25,10 +25,12 @@ def _run(job_id: int, step: str) -> str:
     job.status = ImportJob.Status.CHECKING if checking else ImportJob.Status.APPLYING
     job.started_at = timezone.now()
     job.save(update_fields=["status", "started_at"])
+    progress = jobs.ProgressFile(job)
+    progress(0.0, "Empezando")
     try:
         if kind is None:
             raise LookupError(f"tipo de importación desconocido: {job.kind}")
-        outcome = kind.check(job) if checking else kind.apply(job)
+        outcome = kind.check(job, progress) if checking else kind.apply(job, progress)
     except Exception as exc:  # reported on the job, never lost in a worker's log only
         log.exception("import job %s (%s) failed", job.pk, step)
         outcome = jobs.Outcome(False, f"Error inesperado: {type(exc).__name__}: {exc}")
@@ -51,6 +53,7 @@ def _run(job_id: int, step: str) -> str:
     elif job.status != ImportJob.Status.FAILED:
         job.applied_at = now
     job.save()
+    progress.clear()
     return job.status
 
 

@@ -103,16 +103,19 @@ def _outcome(run, checking: bool) -> jobs.Outcome:
     )
 
 
-def check(job) -> jobs.Outcome:
+def check(job, progress) -> jobs.Outcome:
     from network.services.importing import import_network
 
-    return _outcome(lambda: import_network(**_arguments(job), dry_run=True), checking=True)
+    def run():
+        return import_network(**_arguments(job), dry_run=True, on_progress=progress)
+
+    return _outcome(run, checking=True)
 
 
-def apply(job) -> jobs.Outcome:
+def apply(job, progress) -> jobs.Outcome:
     from network.services.importing import import_network
 
-    return _outcome(lambda: import_network(**_arguments(job)), checking=False)
+    return _outcome(lambda: import_network(**_arguments(job), on_progress=progress), False)
 
 
 KIND = jobs.JobKind(

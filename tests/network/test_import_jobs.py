@@ -122,7 +122,7 @@ def test_only_those_with_an_import_kind_may_upload(client, django_user_model):
 def test_a_failure_nobody_foresaw_fails_the_job_with_its_message(
     client, planner, monkeypatch, django_capture_on_commit_callbacks
 ):
-    def broken(job):
+    def broken(job, progress):
         raise RuntimeError("disco lleno")
 
     monkeypatch.setitem(jobs.KINDS, "red", dataclasses.replace(jobs.KINDS["red"], check=broken))
@@ -156,3 +156,49 @@ def test_rejected_rows_refuse_the_whole_file_unless_the_valid_part_is_asked_for(
     job.refresh_from_db()
     assert job.status == ImportJob.Status.APPLIED_WITH_ERRORS, job.summary
     assert Span.objects.filter(feeder__substation__distributor__code="PRUEBA").exists()
+
+
+def test_the_page_follows_a_running_step_with_its_progress(
+    client, planner, monkeypatch, django_capture_on_commit_callbacks
+):
+    seen = {}
+
+    def slow_check(job, progress):
+        progress(0.4, "Leyendo vanos")
+        # What the page's script reads meanwhile, and the page itself.
+        seen["state"] = client.get(reverse("admin:core_importjob_status", args=[job.pk])).json()
+        seen["page"] = client.get(reverse("admin:core_importjob_change", args=[job.pk]))
+        return jobs.Outcome(True, "listo")
+
+    monkeypatch.setitem(jobs.KINDS, "red", dataclasses.replace(jobs.KINDS["red"], check=slow_check))
+    client.force_login(planner)
+    with django_capture_on_commit_callbacks(execute=True):
+        upload(client, SimpleUploadedFile("red.gpkg", b"x"))
+    assert seen["state"] == {
+        "status": "revisando",
+        "label": "Revisando (simulación)",
+        "running": True,
+        "fraction": 0.4,
+        "what": "Leyendo vanos",
+    }
+    page = seen["page"].content.decode()
+    assert 'value="0.400"' in page and "Leyendo vanos" in page
+    assert "/static/js/import_job.js" in page
+    job = ImportJob.objects.get()
+    assert job.status == ImportJob.Status.CHECKED
+    state = client.get(reverse("admin:core_importjob_status", args=[job.pk])).json()
+    assert state["running"] is False and state["fraction"] is None
+
+
+def test_import_network_reports_its_steps_in_order(catalogue, oberrhein):
+    from network.services.importing import import_network
+    from tests.network.import_helpers import OBERRHEIN
+
+    steps = []
+    import_network(
+        OBERRHEIN, source=oberrhein, dry_run=True, on_progress=lambda f, w: steps.append((f, w))
+    )
+    fractions = [fraction for fraction, _ in steps]
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0
+    assert any(what.startswith("Leyendo vanos") for _, what in steps)
+    assert "Validando la red" in [what for _, what in steps]
