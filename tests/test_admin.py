@@ -47,6 +47,7 @@ from metering.models import (
     ObisCode,
     PriceNotification,
     ProgramEnrollment,
+    ReadingRevision,
     ReadingType,
     RemanenteMovement,
     ValidationDay,
@@ -122,6 +123,19 @@ MAKERS = {
         code="99.99.99", name="Prueba", category="other"
     ),
     IngestRun: lambda: IngestRun.objects.create(file_name="a.xml", sha256="0" * 64),
+    ReadingRevision: lambda: ReadingRevision.objects.create(
+        channel=Channel.objects.create(
+            meter=f.make_meter(), reading_type=ReadingType.objects.order_by("pk").first()
+        ),
+        ts=datetime(2026, 3, 1, 0, 15, tzinfo=UTC),
+        previous_value=0.2,
+        previous_quality=0,
+        previous_run=IngestRun.objects.create(file_name="a.csv", sha256="0" * 64),
+        value=0.3,
+        run=IngestRun.objects.create(file_name="b.csv", sha256="1" * 64, correction="prueba"),
+        line=2,
+        reason="prueba",
+    ),
     ValidationDay: lambda: ValidationDay.objects.create(
         channel=Channel.objects.create(
             meter=f.make_meter(), reading_type=ReadingType.objects.order_by("pk").first()
@@ -174,6 +188,7 @@ REGISTERED = sorted(
 READ_ONLY = {
     AccessLog,
     IngestRun,
+    ReadingRevision,
     ValidationDay,
     EnergyBalance,
     Alarm,

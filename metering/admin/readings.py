@@ -13,6 +13,7 @@ from metering.models import (
     Meter,
     MeterEventType,
     ObisCode,
+    ReadingRevision,
     ReadingType,
     ValidationDay,
 )
@@ -56,9 +57,32 @@ class ReadOnly(admin.ModelAdmin):
 
 @admin.register(IngestRun)
 class IngestRunAdmin(ReadOnly):
-    list_display = ["file_name", "started_at", "status", "values_read", "inserted", "rejected"]
+    list_display = [
+        "file_name",
+        "started_at",
+        "status",
+        "values_read",
+        "inserted",
+        "corrected",
+        "rejected",
+    ]
     list_filter = ["status", "file_format"]
-    search_fields = ["file_name", "message_id", "correlation_id", "sha256"]
+    search_fields = ["file_name", "message_id", "correlation_id", "sha256", "correction"]
+
+
+@admin.register(ReadingRevision)
+class ReadingRevisionAdmin(ReadOnly):
+    """What corrections replaced (metering.services.ingest.corrections): never edited."""
+
+    list_display = ["channel", "ts", "previous_value", "value", "run", "reason", "revised_at"]
+    list_select_related = ["channel__meter", "channel__reading_type", "run"]
+    list_filter = ["register"]
+    date_hierarchy = "revised_at"
+    raw_id_fields = ["channel", "run", "previous_run"]
+    search_fields = ["channel__meter__serial", "reason", "run__file_name"]
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
 
 
 @admin.register(ValidationDay)

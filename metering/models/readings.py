@@ -25,6 +25,7 @@ __all__ = [
     "Channel",
     "IngestRun",
     "IntervalReading",
+    "ReadingRevision",
     "RegisterRead",
     "MeterEvent",
     "EstimatedReading",
@@ -228,6 +229,9 @@ class IngestRun(models.Model):
         RUNNING = "running", "en curso"
         DONE = "done", "terminada"
         FAILED = "failed", "fallida"
+        # The process stopped (killed, Ctrl-C) before closing the run: nothing of it stayed.
+        # A run left `running` by a killed process is marked so when the next run starts.
+        INTERRUPTED = "interrupted", "interrumpida"
 
     id = models.AutoField(primary_key=True)
     file_name = models.CharField("archivo", max_length=255)
@@ -238,12 +242,19 @@ class IngestRun(models.Model):
     started_at = models.DateTimeField("inicio", auto_now_add=True)
     finished_at = models.DateTimeField("término", null=True, blank=True)
     status = models.CharField(
-        "estado", max_length=8, choices=Status.choices, default=Status.RUNNING
+        "estado", max_length=12, choices=Status.choices, default=Status.RUNNING
     )
     values_read = models.BigIntegerField("valores leídos", default=0)
     inserted = models.BigIntegerField("valores nuevos", default=0)
     already_present = models.BigIntegerField("ya cargados", default=0)
+    corrected = models.BigIntegerField("valores corregidos", default=0)
     rejected = models.BigIntegerField("rechazados", default=0)
+    correction = models.CharField(
+        "motivo de la corrección",
+        max_length=255,
+        blank=True,
+        help_text="Solo en una corrección: sus valores reemplazan los guardados.",
+    )
     report = models.CharField("informe", max_length=255, blank=True)
     error = models.TextField("error", blank=True)
 
@@ -284,6 +295,44 @@ class IntervalReading(models.Model):
 
     def __str__(self) -> str:
         return f"{self.channel_id} {self.ts:%Y-%m-%d %H:%M} {self.value:g}"
+
+
+class ReadingRevision(models.Model):
+    """A stored reading a correction replaced: the value it had (and its quality and run), the
+    value that replaced it, and when, by which run (its file) and why."""
+
+    id = models.BigAutoField(primary_key=True)
+    channel = models.ForeignKey(
+        Channel, verbose_name="canal", on_delete=models.CASCADE, related_name="revisions"
+    )
+    register = models.BooleanField("lectura de registro", default=False)
+    ts = models.DateTimeField("fecha y hora")
+    previous_value = models.FloatField("valor anterior")
+    previous_quality = models.SmallIntegerField("calidad anterior")
+    previous_run = models.ForeignKey(
+        IngestRun,
+        verbose_name="carga del valor anterior",
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
+    )
+    value = models.FloatField("valor nuevo")
+    run = models.ForeignKey(
+        IngestRun, verbose_name="corrección", on_delete=models.PROTECT, related_name="revisions"
+    )
+    line = models.BigIntegerField("línea del archivo")
+    reason = models.CharField("motivo", max_length=255)
+    revised_at = models.DateTimeField("corregido el", auto_now_add=True)
+
+    class Meta:
+        ordering = ["-revised_at", "channel", "ts"]
+        verbose_name = "corrección de lectura"
+        verbose_name_plural = "correcciones de lecturas"
+        indexes = [models.Index(fields=["channel", "ts"], name="reading_revision_key")]
+
+    def __str__(self) -> str:
+        before, after = self.previous_value, self.value
+        return f"{self.channel_id} {self.ts:%Y-%m-%d %H:%M} {before:g} → {after:g}"
 
 
 class RegisterRead(models.Model):

@@ -3,11 +3,15 @@
 Both yield `Batch` (values in columns), `Event` or `Rejection` items in file order, holding at
 most one batch of values and one MeterReading (XML) in memory.
 
-CSV: a header row, then one value per line; `;` or `,` separated (with `;`, a decimal comma is
-accepted). Columns, in any order: `meter` (serial, the head-end's mRID), `reading_type` (the
-18-field CIM ReadingType, or an OBIS code C.D.E that names a single reading type), `timestamp`
-(ISO 8601 with its UTC offset: the end of the interval for profiles), `value`, and optionally
-`quality` (a CIM ReadingQualityType such as 1.0.0, or 0 for valid).
+CSV: an optional first line declaring the decimal separator (`#decimal=,` or `#decimal=.`; or
+the `decimal` argument), a header row, then one value per line; `;` or `,` separated. Values
+follow one grammar (metering.lib): ASCII digits, one decimal separator, an optional sign; the
+separator is `.` unless declared, and in a `;` file that declares none only whole numbers are
+taken (`1.234` could be a thousand times too small). Columns, in any order: `meter` (serial,
+the head-end's mRID), `reading_type` (the 18-field CIM ReadingType, or an OBIS code C.D.E
+that names a single reading type), `timestamp` (ISO 8601 with its UTC offset: the end of the
+interval for profiles), `value`, and optionally `quality` (a CIM ReadingQualityType such as
+1.0.0, or 0 for valid).
 
 XML: an IEC 61968-9 EventMessage whose Noun is MeterReadings; each MeterReading names its Meter
 (mRID, or Names/name) and holds IntervalBlocks (a ReadingType and IntervalReadings), Readings
@@ -17,7 +21,7 @@ XML: an IEC 61968-9 EventMessage whose Noun is MeterReadings; each MeterReading 
 from __future__ import annotations
 
 import csv
-import math
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -29,6 +33,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from metering import cim
+from metering.lib import DECIMALS, value_error, value_parser
 from metering.models import Quality
 
 CSV_COLUMNS = ("meter", "reading_type", "timestamp", "value")
@@ -80,6 +85,15 @@ class Rejection:
     meter: str = ""
     value: str = ""
 
+    @property
+    def line(self) -> int | None:
+        """The line number in `where` ("línea 17 (IntervalReadings)"), if any."""
+        found = _LINE.match(self.where)
+        return int(found.group(1)) if found else None
+
+
+_LINE = re.compile(r"línea ([0-9]+)")
+
 
 class FatalFileError(Exception):
     """The file cannot be read at all (wrong format, missing columns, not MeterReadings)."""
@@ -88,6 +102,7 @@ class FatalFileError(Exception):
 # Values come in batches of about BATCH values; events and rejections one by one.
 Item = Batch | Event | Rejection
 BATCH = 50_000
+VALUES_SEEN = 100_000  # accepted value texts remembered while reading a CSV
 
 
 PG_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
@@ -136,14 +151,25 @@ def as_datetime(microseconds: int) -> datetime:
     return PG_EPOCH + timedelta(microseconds=microseconds)
 
 
-def _number(raw: str, decimal_comma: bool) -> float:
-    text = raw.strip()
-    if decimal_comma:
-        text = text.replace(",", ".")
-    number = float(text)  # ValueError for non-numeric
-    if not math.isfinite(number):
-        raise ValueError(text)
-    return number
+_XML_NUMBER = value_parser(".")  # xsd:double's decimal point (no exponent: one grammar)
+_DIRECTIVE = re.compile(r"#\s*decimal\s*[=:]\s*(\S)\s*", re.IGNORECASE)
+
+
+def _decimal_directive(first: str, declared: str | None) -> str | None:
+    """The decimal separator a `#decimal=,` first line declares, checked against the one
+    the caller declared."""
+    found = _DIRECTIVE.fullmatch(first.strip())
+    if not found or found.group(1) not in DECIMALS:
+        raise FatalFileError(
+            f"línea 1: directiva desconocida {first.strip()[:40]!r} "
+            "(se admite '#decimal=,' o '#decimal=.')"
+        )
+    sign = found.group(1)
+    if declared and declared != sign:
+        raise FatalFileError(
+            f"línea 1: el archivo declara el separador decimal {sign!r} y la carga {declared!r}"
+        )
+    return sign
 
 
 def _quality(raw: str) -> int:
@@ -157,9 +183,18 @@ def _quality(raw: str) -> int:
 # --- CSV -------------------------------------------------------------------------------------
 
 
-def csv_items(path: Path, timestamps: Timestamps | None = None) -> Iterator[Item]:
+def csv_items(
+    path: Path, timestamps: Timestamps | None = None, decimal: str | None = None
+) -> Iterator[Item]:
+    """`decimal`: the decimal separator the caller declares (None: the file's `#decimal=`
+    line, or `.`)."""
     with open(path, encoding="utf-8-sig", newline="") as handle:
         first = handle.readline()
+        header_line = 1
+        if first.lstrip().startswith("#"):
+            decimal = _decimal_directive(first, decimal)
+            first = handle.readline()
+            header_line = 2
         if not first.strip():
             raise FatalFileError("el archivo está vacío")
         delimiter = ";" if first.count(";") > first.count(",") else ","
@@ -172,10 +207,20 @@ def csv_items(path: Path, timestamps: Timestamps | None = None) -> Iterator[Item
                 problems.append(f"faltan columnas: {', '.join(missing)}")
             if unknown:
                 problems.append(f"columnas desconocidas: {', '.join(unknown)}")
-            raise FatalFileError(f"línea 1: {'; '.join(problems)}")
+            raise FatalFileError(f"línea {header_line}: {'; '.join(problems)}")
         index = {name: header.index(name) for name in header}
         width = len(header)
-        decimal_comma = delimiter == ";"
+        # Never guessed from the field separator: undeclared, `.`; in a `;` file, where the
+        # head-end's locale may group thousands with `.`, only whole numbers.
+        ambiguous = decimal is None and delimiter == ";"
+        decimal = decimal or "."
+        number = value_parser(decimal, ambiguous)
+        point = decimal == "." and not ambiguous
+        fits = re.compile(r"[+-]?[0-9]+(?:\.[0-9]+)?").fullmatch
+        # Texts already accepted, with their value: meters repeat values (0.000, 0.125…), and
+        # a lookup costs less than the grammar's match and float() together.
+        values_seen: dict[str, float] = {}
+        known = values_seen.get
         timestamp = timestamps if timestamps is not None else Timestamps()
         parsed = timestamp.parsed
         i_meter, i_type, i_ts, i_value = (index[c] for c in CSV_COLUMNS)
@@ -185,13 +230,15 @@ def csv_items(path: Path, timestamps: Timestamps | None = None) -> Iterator[Item
         # The loop below runs once per value of files of gigabytes: it only splits the line,
         # finds the timestamp among those already parsed, converts the value and appends to
         # the columns of the batch. A new run starts when the meter or reading type changes.
-        # Values that are not finite (nan, inf) are refused when the batch is loaded.
+        # A value seen before is looked up; a new one in the usual form (ASCII, decimal point)
+        # is matched and converted inline; any other goes through the grammar's parser. Values
+        # too large for a float (inf) are refused when the batch is loaded.
         batch = Batch(with_quality)
         lines, stamps, values, runs = batch.lines, batch.stamps, batch.values, batch.runs
         qualities = batch.qualities
         last_meter = last_type = None
         cut = BATCH + 1
-        for line, text in enumerate(handle, start=2):
+        for line, text in enumerate(handle, start=header_line + 1):
             # A line without quotes is split as is (most files have none); one with quotes
             # goes through the csv module. A quoted value spanning lines is not supported:
             # such a line is refused for its column count.
@@ -211,12 +258,16 @@ def csv_items(path: Path, timestamps: Timestamps | None = None) -> Iterator[Item
                 yield Rejection(f"línea {line}", "timestamp", ts, row[i_meter], row[i_ts][:40])
                 continue
             raw = row[i_value]
-            try:
-                value = float(raw.replace(",", ".") if decimal_comma else raw)
-            except ValueError:
-                meter = row[i_meter]
-                yield Rejection(f"línea {line}", "value", "valor no numérico", meter, raw[:40])
-                continue
+            value = known(raw)
+            if value is None:
+                value = float(raw) if point and fits(raw) is not None else number(raw)
+                if value is None:
+                    reason = value_error(raw, decimal, ambiguous)
+                    yield Rejection(f"línea {line}", "value", reason, row[i_meter], raw[:40])
+                    continue
+                if len(values_seen) >= VALUES_SEEN:
+                    values_seen.clear()
+                values_seen[raw] = value
             meter = row[i_meter]
             if meter != last_meter or row[i_type] != last_type:
                 if not meter:
@@ -298,11 +349,11 @@ def _value_of(
     except cim.MessageError as error:
         where = f"línea {element.sourceline} ({local(element.tag)})"
         return Rejection(where, "timeStamp", error.reason, meter, raw_ts[:40])
-    try:
-        value = _number(raw_value or "", decimal_comma=False)
-    except ValueError:
+    value = _XML_NUMBER(raw_value or "")
+    if value is None:
         where = f"línea {element.sourceline} ({local(element.tag)})"
-        return Rejection(where, "value", "valor no numérico", meter, (raw_value or "")[:40])
+        reason = value_error(raw_value or "")
+        return Rejection(where, "value", reason, meter, (raw_value or "")[:40])
     quality = Quality.VALID if qualities is None else _reading_quality(qualities)
     return (element.sourceline, meter, reading_type, ts, value, quality)
 
@@ -416,13 +467,15 @@ def items(
     path: Path,
     header_seen: list[cim.Header] | None = None,
     timestamps: Timestamps | None = None,
+    decimal: str | None = None,
 ) -> Iterator[Item]:
-    """Batches of values, events and rejections, in file order."""
+    """Batches of values, events and rejections, in file order. `decimal` declares the CSV's
+    decimal separator (XML always uses the point)."""
     try:
         if sniff_format(path) == "xml":
             yield from xml_items(path, header_seen, timestamps)
         else:
-            yield from csv_items(path, timestamps)
+            yield from csv_items(path, timestamps, decimal)
     except UnicodeDecodeError as error:
         raise FatalFileError(f"el archivo no es UTF-8 ({error.reason})") from None
     except cim.MessageError as error:

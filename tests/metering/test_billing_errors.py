@@ -6,12 +6,16 @@ import dataclasses
 import shutil
 from datetime import date
 from decimal import Decimal
+from io import StringIO
 
 import pytest
+from django.core.management import CommandError, call_command
 
+from metering.lib import EXIT_FAILED, EXIT_OK, EXIT_REJECTED
 from metering.models.billing import BillingDocument, EgContract, MonthlyBill, RemanenteMovement
 from metering.services import billing
 from tests.metering.test_billing_support import (  # noqa: F401
+    DISTRIBUTOR,
     FIXTURES,
     billing_store,
     customers,
@@ -148,6 +152,21 @@ def test_a_file_with_a_wrong_header_is_not_imported_and_the_others_are(customers
     assert "consumos.csv no importado (falta la columna obligatoria 'cargos_clp')" in (
         result.summary()
     )
+    assert result.exit_code == EXIT_FAILED  # a file refused whole
+
+
+def test_the_command_exits_1_when_a_file_is_refused_whole(customers, tmp_path):
+    directory = tmp_path / "bad_header"
+    shutil.copytree(FIXTURES / "bad_header", directory)
+    with pytest.raises(CommandError) as refused:
+        call_command("import_billing", str(directory), distributor=DISTRIBUTOR, stdout=StringIO())
+    assert refused.value.returncode == EXIT_FAILED == 1
+
+
+def test_only_line_errors_give_exit_status_3(customers, malformed, export):
+    result = run(only(malformed, "consumos.csv"))
+    assert result.rejected > 0 and result.exit_code == EXIT_REJECTED == 3
+    assert run(export).exit_code == EXIT_OK == 0
 
 
 @pytest.mark.parametrize(

@@ -235,10 +235,11 @@ def test_command_prints_one_summary_line_and_writes_the_report(customers, export
         (export / "remanentes.csv").read_text() + "X-9;RM-9;2025-01-31;generado;1;;1\n"
     )
 
-    with pytest.raises(CommandError, match="Importación incompleta: 1 errores"):
+    with pytest.raises(CommandError, match="Importación incompleta: 1 errores") as incomplete:
         call_command(
             "import_billing", str(export), distributor=DISTRIBUTOR, report=report, stdout=out
         )
+    assert incomplete.value.returncode == 3  # lines refused, the rest committed
 
     lines = out.getvalue().strip().splitlines()
     assert lines[0].startswith("remanentes.csv línea 6, campo cliente ('X-9'): no hay un cliente")
@@ -266,7 +267,7 @@ def test_command_run_twice_reports_everything_unchanged(customers, export):
     call_command("import_billing", str(export), distributor=DISTRIBUTOR, stdout=StringIO())
     out = StringIO()
 
-    call_command("import_billing", str(export), distributor=DISTRIBUTOR, stdout=out)
+    call_command("import_billing", str(export), distributor=DISTRIBUTOR, stdout=out)  # exit 0
 
     summary = out.getvalue().strip().splitlines()[-1]
     assert "consumos.csv 0 nuevas, 0 actualizadas, 4 sin cambios, 0 rechazadas" in summary
@@ -274,8 +275,9 @@ def test_command_run_twice_reports_everything_unchanged(customers, export):
 
 
 def test_command_refuses_an_unknown_distributor_without_writing(customers, export):
-    with pytest.raises(CommandError, match="No se modificó la base de datos"):
+    with pytest.raises(CommandError, match="No se modificó la base de datos") as refused:
         call_command("import_billing", str(export), distributor="NADIE", stdout=StringIO())
+    assert refused.value.returncode == 1
     assert not MonthlyBill.objects.exists()
 
 

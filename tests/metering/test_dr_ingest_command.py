@@ -60,6 +60,7 @@ def test_a_directory_is_read_whole_and_each_rejection_reported_with_file_and_ele
 
     assert error is not None  # some were rejected: the status says so, after the rest
     assert "Mensajes rechazados: 4; aplicados en parte: 2" in str(error)
+    assert error.returncode == 1  # whole messages refused (3 when only elements were)
     assert f"{inbox / 'no_header.xml'}: EventMessage: falta Header" in output
     assert f"{inbox / 'unknown_noun.xml'}: EventMessage/Header/Noun:" in output
     assert (

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from metering.lib import EXIT_FAILED, EXIT_OK, EXIT_REJECTED
 from metering.services.billing import (
     ERROR,
     FILES,
@@ -21,8 +22,10 @@ class Command(BaseCommand):
         "Importa la exportación de facturación del CIS de una distribuidora (consumos, "
         "documentos con sus PDF, remanentes y contratos EG; formato en docs/import_billing.md). "
         "Crea o actualiza por clave natural y no toca lo que no cambió, así que se puede volver "
-        "a correr. Cada línea con error se informa y el resto del archivo se guarda; termina con "
-        "error si rechazó algo."
+        "a correr. Cada línea con error se informa y el resto del archivo se guarda. Estado de "
+        f"salida: {EXIT_OK} si se aceptó todo; {EXIT_REJECTED} si se rechazaron líneas (el resto "
+        f"quedó guardado); {EXIT_FAILED} si un archivo se rechazó completo o la importación no "
+        "pudo empezar."
     )
 
     def add_arguments(self, parser):
@@ -69,7 +72,9 @@ class Command(BaseCommand):
                 progress=verbosity >= 1 and sys.stderr.isatty(),
             )
         except BillingImportError as exc:
-            raise CommandError(f"{exc}. No se modificó la base de datos.") from exc
+            raise CommandError(
+                f"{exc}. No se modificó la base de datos.", returncode=EXIT_FAILED
+            ) from exc
 
         # A whole file refused is always shown; line findings up to EXAMPLES (all with -v 2).
         limit = 0 if verbosity < 1 else EXAMPLES if verbosity < 2 else None
@@ -89,10 +94,11 @@ class Command(BaseCommand):
                     f"Importación terminada, pero el informe no se pudo escribir: {exc}"
                 ) from exc
         self.stdout.write(result.summary())
-        if result.failed:
+        if result.exit_code != EXIT_OK:
             # What loaded is committed; the status tells scripts that it was not everything.
             raise CommandError(
                 f"Importación incompleta: {result.errors} errores"
                 + (f" (detalle en {report})" if report else "")
-                + "."
+                + ".",
+                returncode=result.exit_code,
             )

@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from core.api.renderers import BOM
+from metering.lib import EXIT_FAILED, EXIT_OK, EXIT_REJECTED
 from metering.services.dr import DUPLICATE, MAX_MESSAGE_BYTES, OUTCOME_LABELS, Result, receive_xml
 from metering.services.dr.reading import Problem
 
@@ -22,7 +23,10 @@ class Command(BaseCommand):
         "DR, notificaciones de precio, acuses y respuestas de los dispositivos HAN. Informa "
         "cada mensaje o elemento rechazado con su archivo, elemento y motivo, y sigue con el "
         "resto. Un mensaje ya recibido no cambia nada: correrlo dos veces es inocuo. Formato de "
-        "los mensajes en docs/dr_messages.md."
+        "los mensajes en docs/dr_messages.md. Estado de salida: "
+        f"{EXIT_OK} si se aplicó todo (o ya estaba); {EXIT_REJECTED} si se rechazaron "
+        f"elementos de algún mensaje (el resto quedó aplicado); {EXIT_FAILED} si se rechazó "
+        "algún mensaje completo."
     )
 
     def add_arguments(self, parser):
@@ -102,7 +106,8 @@ class Command(BaseCommand):
             # The rest is committed; the status tells scripts it was not everything.
             raise CommandError(
                 f"Mensajes rechazados: {counts['rejected']}; aplicados en parte: "
-                f"{counts['partial']}. Detalle arriba" + (f" y en {report}." if report else ".")
+                f"{counts['partial']}. Detalle arriba" + (f" y en {report}." if report else "."),
+                returncode=EXIT_FAILED if counts["rejected"] else EXIT_REJECTED,
             )
 
     @staticmethod

@@ -1,5 +1,9 @@
-"""Cell parsers for the CIS export: each returns a value or raises ValueError with the reason
-the operator reads in the report (in Spanish). No Django state here."""
+r"""Cell parsers for the CIS export: each returns a value or raises ValueError with the reason
+the operator reads in the report (in Spanish). No Django state here.
+
+Numbers are ASCII digits only (`[0-9]`, never `\d`, which takes Arabic-Indic and full-width
+digits), matched whole (`\Z`, not `$`, which also matches before a final newline), without
+`_` (which `int()` and `Decimal()` would take as a digit group) and without inner spaces."""
 
 from __future__ import annotations
 
@@ -11,11 +15,25 @@ from decimal import Decimal, InvalidOperation
 MAX_KWH = Decimal("99999999999.999")
 MAX_CLP = 10**15
 
-_ISO_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
-_CHILEAN_DATE = re.compile(r"^(\d{1,2})[-/](\d{1,2})[-/](\d{4})$")
-_MONTH = re.compile(r"^(\d{4})-(\d{1,2})$")
-_GROUPED = re.compile(r"^\d{1,3}(\.\d{3})+$")
-_DIGITS = re.compile(r"^\d+$")
+_ISO_DATE = re.compile(r"([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})\Z")
+_CHILEAN_DATE = re.compile(r"([0-9]{1,2})[-/]([0-9]{1,2})[-/]([0-9]{4})\Z")
+_MONTH = re.compile(r"([0-9]{4})-([0-9]{1,2})\Z")
+_GROUPED = re.compile(r"[0-9]{1,3}(\.[0-9]{3})+\Z")
+_DIGITS = re.compile(r"[0-9]+\Z")
+_NUMBER_CHARS = re.compile(r"[0-9.,$+-]+\Z")
+
+
+def _number_text(text: str, what: str = "no es un número") -> str:
+    """The cell without its outer spaces, refused when it holds anything a number of the
+    documented formats cannot (non-ASCII digits, '_', inner spaces, letters)."""
+    body = text.strip()
+    if _NUMBER_CHARS.match(body):
+        return body
+    if any(c.isdigit() and not c.isascii() for c in body):
+        raise ValueError(f"{what}: dígitos no ASCII")
+    if "_" in body:
+        raise ValueError(f"{what}: '_' no se admite")
+    raise ValueError(what)
 
 
 def parse_date(text: str) -> date:
@@ -53,7 +71,9 @@ def parse_kwh(text: str) -> Decimal:
     """Energy, non-negative, up to 3 decimals. One separator alone ("1234.5" or "1234,5") is
     the decimal one; with both ("1.234,5" or "1,234.5") the last is, and the other must group
     thousands."""
-    body = text.replace(" ", "")
+    body = _number_text(text)
+    if "$" in body:
+        raise ValueError("no es un número")
     dot, comma = body.rfind("."), body.rfind(",")
     if dot >= 0 and comma >= 0:
         decimal_sep = "." if dot > comma else ","
@@ -85,14 +105,17 @@ def parse_kwh(text: str) -> Decimal:
 
 
 def parse_clp(text: str) -> int:
-    """Chilean pesos, whole: "12345", "12.345", "$ 12.345", "-500"."""
-    body = text.replace(" ", "").removeprefix("$")
+    """Chilean pesos, whole: "12345", "12.345", "$ 12.345", "-500" (a space only after `$`)."""
+    stripped = text.strip()
+    if stripped.startswith("$"):
+        stripped = "$" + stripped[1:].lstrip(" ")
+    body = _number_text(stripped, "no es un monto en pesos").removeprefix("$")
     negative = body.startswith("-")
     body = body.removeprefix("-").removeprefix("$")
     if _GROUPED.match(body):
         body = body.replace(".", "")
     if not _DIGITS.match(body):
-        if re.match(r"^[\d.]+,\d+$|^\d+\.\d{1,2}$", body):
+        if re.match(r"[0-9.]+,[0-9]+\Z|[0-9]+\.[0-9]{1,2}\Z", body):
             raise ValueError("los montos en pesos no llevan decimales")
         raise ValueError("no es un monto en pesos")
     value = int(body)

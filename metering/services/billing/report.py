@@ -9,6 +9,8 @@ import csv
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from metering.lib import EXIT_FAILED, EXIT_OK, EXIT_REJECTED
+
 ERROR = "error"  # the line, or the whole file when `line` is None, was not imported
 WARNING = "aviso"  # nothing lost, but worth a look (an identical repeated line taken once)
 
@@ -92,6 +94,19 @@ class BillingImportResult:
     @property
     def failed(self) -> bool:
         return self.errors > 0
+
+    @property
+    def rejected(self) -> int:
+        """Lines refused, over all the files."""
+        return sum(counts.rejected for counts in self.files.values())
+
+    @property
+    def exit_code(self) -> int:
+        """EXIT_OK when every line was accepted (warnings lose nothing), EXIT_FAILED when a
+        file was refused whole, EXIT_REJECTED when only lines were."""
+        if any(counts.fatal for counts in self.files.values()):
+            return EXIT_FAILED
+        return EXIT_REJECTED if self.failed else EXIT_OK
 
     def summary(self) -> str:
         parts = "; ".join(str(counts) for counts in self.files.values())

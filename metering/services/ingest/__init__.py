@@ -9,21 +9,28 @@ arrays, and its rows are written in PostgreSQL's binary COPY format:
   from a savepoint, in a worker thread that waits on PostgreSQL while Python reads the next
   batch (the two cores work at once);
 - when a key turns out to be stored already (a re-run, overlapping data) or repeated in the
-  batch, the COPY fails on the primary key: the batch is rolled back to its savepoint and,
-  with the rest of the file, staged in a temporary table and moved by one set-based statement
-  per batch that inserts with ON CONFLICT DO NOTHING and says why each line left out did not
-  go in: a duplicate inside the file, or a value already stored (the same, counted as already
-  loaded, or a different one, which is reported and not overwritten);
-- register reads are always staged and inserted that way.
+  batch, the COPY fails on the primary key: the batch is rolled back to its savepoint and it,
+  with the following batches, is compared with the store (diff.py: the stored rows of the
+  batch's channels and instants read by one binary COPY, matched in numpy); what the store
+  lacks goes in by COPY and each line left out says why: a duplicate inside the file, or a
+  value already stored (the same, counted as already loaded, or a different one, which is
+  reported and not overwritten). A batch with nothing stored sends the next by plain COPY;
+- a correction (corrections.py) always compares, and replaces the values that differ, each
+  one's previous value kept as a ReadingRevision; the VEE, monthly demand and balances of the
+  days it touched are computed again;
+- register reads are always staged in a temporary table and inserted by a set-based
+  statement that leaves stored keys alone (staged.py).
 
 One transaction per file: a run that fails or is interrupted leaves no rows, and running it
-again ends with exactly the rows the file holds. Every rejected value is written to the
+again ends with exactly the rows the file holds. A run killed before it could say so is
+marked interrupted by the next one (runs.py). Every rejected value is written to the
 report (CSV: file, where, field, reason, meter, value) with its line; the valid values of the
 same file are loaded.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -32,13 +39,22 @@ from pathlib import Path
 
 import numpy as np
 import psycopg
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from metering import cim
-from metering.models import IngestRun
+from metering.lib import DECIMALS
+from metering.models import IngestRun, Quality
 from metering.services import partitions
+from metering.services.ingest import corrections
 from metering.services.ingest.catalog import Catalog, Channels
+from metering.services.ingest.diff import (
+    RANGES_TABLE,
+    Comparison,
+    compare,
+    fetch_stored,
+    left_out,
+)
 from metering.services.ingest.events import insert_events
 from metering.services.ingest.pgcopy import (
     CHUNK_ROW,
@@ -54,7 +70,8 @@ from metering.services.ingest.report import (
     file_sha256,
     thousands,
 )
-from metering.services.ingest.staged import CHUNK_TABLE, INSERT_INTERVALS, INSERT_REGISTERS
+from metering.services.ingest.runs import end_run, start_run
+from metering.services.ingest.staged import CHUNK_TABLE, INSERT_REGISTERS
 from metering.services.sources import (
     Batch,
     Event,
@@ -70,6 +87,7 @@ __all__ = [
     "STORE_ROW",
     "IngestResult",
     "IngestRun",
+    "Rejection",
     "copy_payload",
     "default_report_path",
     "ingest_file",
@@ -77,32 +95,48 @@ __all__ = [
 ]
 
 
+CORRECTION_VERB = "changed"  # a MeterReadings message with it corrects stored readings
+
+
 def ingest_file(
     path: Path,
     *,
     report_path: Path | None = None,
     progress: Callable[[int], None] | None = None,
+    correction: str = "",
+    decimal: str | None = None,
 ) -> IngestResult:
     """Load one file; return what happened. A file that cannot be read at all (not CSV or
-    MeterReadings XML, missing columns, a DTD) loads nothing and says why in `fatal`."""
+    MeterReadings XML, missing columns, a DTD) loads nothing and says why in `fatal`.
+
+    `correction`: the reason the file's values replace the stored ones that differ (each
+    previous value kept as a ReadingRevision; VEE, demand and balances of the touched days
+    computed again). A CIM message with the verb `changed` is a correction without it.
+    `decimal`: the CSV's decimal separator ("." or ","), as a `#decimal=` first line would."""
     path = Path(path)
-    run = IngestRun.objects.create(file_name=path.name, sha256=file_sha256(path), file_format="?")
-    result = IngestResult(run=run)
+    if decimal not in (None, *DECIMALS):
+        raise ValueError(f"decimal: {decimal!r}, se esperaba '.' o ','")
+    run, interrupted = start_run(path, file_sha256(path), correction)
+    result = IngestResult(run=run, interrupted=interrupted)
     report = Report(report_path or default_report_path(run), path.name, result)
     result.report_path = report.path
     try:
         with transaction.atomic():
-            _load(path, result, report, progress)
+            touched = _load(path, result, report, progress, correction, decimal)
+            if touched:
+                result.recomputed = corrections.recompute(touched)
     except FatalFileError as error:
         result.fatal = str(error)
         run.status = IngestRun.Status.FAILED
         run.error = result.fatal
         report.add(Rejection("archivo", "", result.fatal))
     except BaseException as error:  # an interruption too: the run says it did not finish
-        run.status = IngestRun.Status.FAILED
+        interruption = isinstance(error, KeyboardInterrupt | SystemExit)
+        run.status = IngestRun.Status.INTERRUPTED if interruption else IngestRun.Status.FAILED
         run.error = f"{type(error).__name__}: {error}"
         run.finished_at = timezone.now()
         run.save()
+        _release(run)
         raise
     else:
         run.status = IngestRun.Status.DONE
@@ -111,10 +145,12 @@ def ingest_file(
     if result.fatal:
         # Nothing from the file went in: the counts say so.
         result.values_read = result.inserted = result.registers_inserted = 0
-        result.events_inserted = result.already_present = 0
+        result.events_inserted = result.already_present = result.corrected = 0
+        result.recomputed = {}
     run.values_read = result.values_read
     run.inserted = result.inserted + result.registers_inserted
     run.already_present = result.already_present
+    run.corrected = result.corrected
     run.rejected = result.rejected
     run.report = str(result.report_path)
     run.finished_at = timezone.now()
@@ -122,16 +158,27 @@ def ingest_file(
         run.message_id = result.header.message_id[:100]
         run.correlation_id = result.header.correlation_id[:100]
     run.save()
+    _release(run)
     return result
 
 
+def _release(run: IngestRun) -> None:
+    with contextlib.suppress(DatabaseError):  # the connection is gone: so is its lock
+        end_run(run)
+
+
 def _load(
-    path: Path, result: IngestResult, report: Report, progress: Callable[[int], None] | None
-) -> None:
+    path: Path,
+    result: IngestResult,
+    report: Report,
+    progress: Callable[[int], None] | None,
+    correction: str,
+    decimal: str | None,
+) -> corrections.Touched:
     result.run.file_format = sniff_format(path)
     headers: list[cim.Header] = []
-    with _Loader(result, report, progress) as loader:
-        for item in items(path, headers, loader.timestamps):
+    with _Loader(result, report, progress, correction, headers) as loader:
+        for item in items(path, headers, loader.timestamps, decimal):
             if type(item) is Batch:
                 loader.load(item)
             elif type(item) is Event:
@@ -141,6 +188,7 @@ def _load(
         loader.finish()
     result.values_read = loader.values_read
     result.header = headers[0] if headers else None
+    return loader.touched
 
 
 @dataclass
@@ -190,9 +238,17 @@ class _Loader:
     way out, whatever happened."""
 
     def __init__(
-        self, result: IngestResult, report: Report, progress: Callable[[int], None] | None
+        self,
+        result: IngestResult,
+        report: Report,
+        progress: Callable[[int], None] | None,
+        correction: str = "",
+        headers: list[cim.Header] | None = None,
     ) -> None:
         self.result = result
+        self.correction = correction  # the reason, when this run corrects stored values
+        self.headers = headers if headers is not None else []
+        self.touched = corrections.Touched()
         self.report = report
         self.progress = progress
         self.run_id = result.run.pk
@@ -208,8 +264,9 @@ class _Loader:
         self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest")
         with connection.cursor() as cur:
             # Inside a caller's atomic block ON COMMIT has not come yet: start clean.
-            cur.execute("DROP TABLE IF EXISTS metering_chunk")
+            cur.execute("DROP TABLE IF EXISTS metering_chunk, metering_ranges")
             cur.execute(CHUNK_TABLE)
+            cur.execute(RANGES_TABLE)
 
     def __enter__(self) -> _Loader:
         return self
@@ -224,6 +281,8 @@ class _Loader:
 
     def load(self, batch: Batch) -> None:
         size = len(batch)
+        if not self.values_read:
+            self._correction_verb()
         self.values_read += size
         self.wait()  # the connection is free from here on
         rows, registers = self._accepted(batch)
@@ -235,6 +294,16 @@ class _Loader:
             self._intervals(rows.in_key_order())
         if self.progress:
             self.progress(size)
+
+    def _correction_verb(self) -> None:
+        """A MeterReadings message with the verb `changed` corrects what it names."""
+        header = self.headers[0] if self.headers else None
+        if header is not None and header.verb == CORRECTION_VERB and not self.correction:
+            self.correction = f"mensaje MeterReadings '{CORRECTION_VERB}' {header.message_id}"
+            self.correction = self.correction[:255]
+            self.result.run.correction = self.correction
+        if self.correction:
+            self.fast = False  # every batch is compared with the store
 
     def _accepted(self, batch: Batch) -> tuple[_Rows, np.ndarray | None]:
         """The batch's rows with a channel and a finite value, and which of them are register
@@ -267,7 +336,7 @@ class _Loader:
                     Rejection(
                         f"línea {lines[index]}",
                         "value",
-                        "valor no numérico",
+                        "valor no numérico: fuera de rango",
                         meter,
                         str(values[index]),
                     )
@@ -333,8 +402,7 @@ class _Loader:
             )
             future = self.worker.submit(self._copy_to_store, payload)
         else:
-            self._stage(rows, register=False)
-            future = self.worker.submit(self._insert_staged, INSERT_INTERVALS)
+            future = self.worker.submit(self._compare_and_store, rows)
         self.in_flight = (future, rows, self.fast)
 
     def _copy_to_store(self, payload: bytes) -> int:
@@ -345,8 +413,32 @@ class _Loader:
                 copy.write(payload)
             return cur.rowcount
 
+    def _compare_and_store(self, rows: _Rows) -> Comparison:
+        """In the worker (or here): the rows against the store; those it lacks go in, and,
+        in a correction, those that differ replace the stored ones."""
+        with self.raw.cursor() as cur:
+            stored = fetch_stored(cur, rows.channels, rows.stamps)
+            source = int(Quality.SOURCE) if self.correction else None
+            found = compare(rows, stored, self.run_id, source)
+            if found.new.any():
+                new = rows.take(found.new)
+                with cur.copy(COPY_TO_STORE) as copy:
+                    copy.write(
+                        copy_payload(
+                            STORE_ROW,
+                            channel_id=new.channels,
+                            run_id=self.run_id,
+                            ts=new.stamps,
+                            value=new.values,
+                            quality=new.qualities,
+                        )
+                    )
+            if self.correction and found.differ.any():
+                corrections.revise_intervals(cur, rows, found, self.run_id, self.correction)
+        return found
+
     def _insert_staged(self, sql: str) -> list[tuple]:
-        """In the worker (or here): the careful insert of the staged rows; its answer."""
+        """The careful insert of the staged register reads; its answer."""
         with self.raw.cursor() as cur:
             cur.execute(sql, {"run": self.run_id})
             return cur.fetchall()
@@ -361,30 +453,50 @@ class _Loader:
             answer = future.result()
         except psycopg.errors.UniqueViolation:
             if not fast:
-                raise
+                # Keys the comparison found missing were stored meanwhile by another load:
+                # what this file adds is no longer known. Nothing is kept.
+                raise FatalFileError(
+                    "otra carga guardó al mismo tiempo lecturas de este archivo; vuelva a cargarlo"
+                ) from None
             # Some of the batch is already stored (a re-run, overlapping data) or repeated in
-            # it: the careful path for this batch and the rest of the file.
+            # it: compared with the store, this batch and the next ones.
             self.fast = False
             with connection.cursor() as cur:
                 cur.execute("ROLLBACK TO SAVEPOINT metering_chunk")
                 cur.execute("RELEASE SAVEPOINT metering_chunk")
-            self._stage(rows, register=False)
-            answer = self._insert_staged(INSERT_INTERVALS)
+            answer = self._compare_and_store(rows)
         else:
             if fast:  # the COPY went through: every row is in
                 with connection.cursor() as cur:
                     cur.execute("RELEASE SAVEPOINT metering_chunk")
                 self.result.inserted += answer
                 return
-        inserted = self._account(answer)
-        self.result.inserted += inserted
-        if not fast and inserted == len(rows):
+        self._account_comparison(rows, answer)
+        if not self.correction and answer.new.all():
             # Nothing of this batch was there: the overlap with stored data (often the first
             # hours of a file) is behind; back to the COPY.
             self.fast = True
 
+    def _account_comparison(self, rows: _Rows, found: Comparison) -> None:
+        """Count what a comparison stored, report the lines it left out."""
+        result = self.result
+        result.inserted += int(found.new.sum())
+        result.already_present += int(found.same.sum())
+        if self.correction:
+            changed = found.new | found.differ
+            result.corrected += int(found.differ.sum())
+            self.touched.add(rows.channels[changed], rows.stamps[changed])
+        for rejection in left_out(rows, found, self.channels.serials, bool(self.correction)):
+            self.report.add(rejection)
+
     def _registers(self, rows: _Rows) -> None:
         self._stage(rows, register=True)
+        if self.correction:
+            with connection.cursor() as cur:
+                revised = corrections.revise_registers(
+                    cur, self.run_id, self.correction, int(Quality.SOURCE)
+                )
+            self.result.corrected += len(revised)
         self.result.registers_inserted += self._account(self._insert_staged(INSERT_REGISTERS))
 
     def _account(self, answer: list[tuple]) -> int:
@@ -458,4 +570,4 @@ class _Loader:
         with connection.cursor() as cur:
             self.result.events_inserted += insert_events(cur, self.events, self.run_id, self.report)
             self.events.clear()
-            cur.execute("DROP TABLE metering_chunk")
+            cur.execute("DROP TABLE metering_chunk, metering_ranges")

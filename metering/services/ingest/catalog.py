@@ -50,6 +50,7 @@ class Channels:
     def __init__(self, catalog: Catalog) -> None:
         self.catalog = catalog
         self.known: dict[tuple[str, str], tuple[int, bool] | str] = {}
+        self.serials: dict[int, str] = {}  # channel id → meter serial, for the report
 
     def resolve(self, pairs: set[tuple[str, str]]) -> None:
         missing = pairs - self.known.keys()
@@ -57,6 +58,8 @@ class Channels:
             return
         if len(self.known) + len(missing) > CHANNEL_CACHE:
             self.known.clear()
+            self.serials.clear()
+            missing = pairs  # the batch's pairs already known went with the rest
         asked: list[tuple[str, str, int, bool]] = []
         for serial, code in missing:
             found = self.catalog.reading_type(code)
@@ -95,3 +98,5 @@ class Channels:
                 self.known[(serial, code)] = (
                     (channel, register) if channel is not None else "medidor desconocido"
                 )
+                if channel is not None:
+                    self.serials[channel] = serial

@@ -11,6 +11,7 @@ from pathlib import Path
 from django.conf import settings
 
 from metering import cim
+from metering.lib import EXIT_FAILED, EXIT_OK, EXIT_REJECTED
 from metering.models import IngestRun
 from metering.services.sources import Rejection
 
@@ -29,21 +30,34 @@ class IngestResult:
     registers_inserted: int = 0
     events_inserted: int = 0
     already_present: int = 0
+    corrected: int = 0  # stored values a correction replaced
     rejected: int = 0
     report_path: Path | None = None
     fatal: str = ""
     header: cim.Header | None = None
-    rejections: list[Rejection] = field(default_factory=list)  # the first ones, for display
+    # The first rejections, for display (each with .line, .field, .reason); all in the report.
+    rejections: list[Rejection] = field(default_factory=list)
+    interrupted: list[int] = field(default_factory=list)  # stale runs marked on the way
+    recomputed: dict[str, int] = field(default_factory=dict)  # after a correction
+
+    @property
+    def exit_code(self) -> int:
+        """EXIT_OK when every value was accepted, EXIT_REJECTED when some were rejected (the
+        rest stored), EXIT_FAILED when the file was refused whole."""
+        if self.fatal:
+            return EXIT_FAILED
+        return EXIT_REJECTED if self.rejected else EXIT_OK
 
     def summary(self) -> str:
         if self.fatal:
             return f"{self.run.file_name}: archivo rechazado: {self.fatal}"
+        corrected = f"{thousands(self.corrected)} corregidos, " if self.run.correction else ""
         return (
             f"{self.run.file_name}: {thousands(self.values_read)} valores leídos, "
             f"{thousands(self.inserted)} lecturas de intervalo y "
             f"{thousands(self.registers_inserted)} de registro nuevas, "
             f"{thousands(self.events_inserted)} eventos, "
-            f"{thousands(self.already_present)} ya cargados, "
+            f"{thousands(self.already_present)} ya cargados, {corrected}"
             f"{thousands(self.rejected)} rechazados"
         )
 

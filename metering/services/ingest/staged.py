@@ -1,10 +1,10 @@
-"""The careful path: rows staged in a temporary table, then moved by one set-based
-statement per batch that inserts what the store lacks and says why each line left out did
-not go in."""
+"""The careful path of register reads: rows staged in a temporary table, then moved by one
+set-based statement per batch that inserts what the store lacks and says why each line left
+out did not go in. (Interval readings are compared in numpy: diff.py.)"""
 
 from __future__ import annotations
 
-# The rows of a batch on the careful path, and register reads, staged before a set-based
+# Register reads, staged before a set-based
 # insert; they stay here until the insert has answered (and, on the rare path, been explained).
 CHUNK_TABLE = """
     CREATE TEMPORARY TABLE metering_chunk (
@@ -39,28 +39,6 @@ REPORT = """
                               AND c.value = c.stored)
       FROM compared c
 """
-INSERT_INTERVALS = """
-    WITH source AS MATERIALIZED (
-        SELECT line, channel_id, ts, value, quality,
-               first_value(line) OVER same_key AS first_line,
-               first_value(value) OVER same_key AS first_value
-          FROM metering_chunk
-         WHERE NOT register
-        WINDOW same_key AS (PARTITION BY channel_id, ts ORDER BY line)
-    ), compared AS MATERIALIZED (
-        SELECT s.line, s.channel_id, s.ts, s.value, s.quality, s.first_line, s.first_value,
-               r.value AS stored, r.run_id = %(run)s AS this_run
-          FROM source s
-          LEFT JOIN metering_intervalreading r ON r.channel_id = s.channel_id AND r.ts = s.ts
-    ), inserted AS (
-        INSERT INTO metering_intervalreading (channel_id, run_id, ts, value, quality)
-        SELECT channel_id, %(run)s, ts, value, quality FROM compared
-         WHERE line = first_line AND stored IS NULL
-         ORDER BY channel_id, ts
-        ON CONFLICT (channel_id, ts) DO NOTHING
-        RETURNING 1
-    )
-""" + REPORT.format(meter="(SELECT meter_id FROM metering_channel WHERE id = c.channel_id)")
 INSERT_REGISTERS = """
     WITH source AS MATERIALIZED (
         SELECT s.line, c.meter_id, rt.obis_id, s.ts, s.value, s.quality,
