@@ -26,6 +26,7 @@ class Outcome:
     ok: bool  # the check allows applying; the application took every row
     summary: str
     written: bool = True  # an application that stopped before writing anything: False
+    report_file: Path | None = None  # a report the step wrote itself (CSV, `;`), instead of rows
     header: list[str] = field(default_factory=list)
     rows: list[list[str]] = field(default_factory=list)
     counts: dict = field(default_factory=dict)
@@ -127,8 +128,12 @@ def unpack(archive: Path, into: Path) -> Path:
 
 
 def write_report(job, outcome: Outcome, step: str) -> Path:
-    """The outcome's rows as CSV (UTF-8 with BOM, `;`, as the portal's other downloads)."""
+    """The outcome's rows as CSV (UTF-8 with BOM, `;`, as the portal's other downloads); or
+    the report the step wrote, kept under the step's name."""
     path = work_dir(job) / f"informe_{step}.csv"
+    if outcome.report_file is not None and Path(outcome.report_file).is_file():
+        shutil.copyfile(outcome.report_file, path)
+        return path
     with path.open("w", encoding="utf-8-sig", newline="") as out:
         writer = csv.writer(out, delimiter=";")
         writer.writerow(outcome.header or ["mensaje"])

@@ -46,11 +46,13 @@ def option_fields() -> dict[str, forms.Field]:
             label="Guardar la parte válida",
             help_text="Sin marcar, una fila rechazada deja todo el archivo sin guardar "
             "(--parcial de import_network).",
+            required=False,
         ),
         "permitir_movimientos": forms.BooleanField(
             label="Permitir mover activos guardados",
             help_text=f"Más de {settings.IMPORT_MAX_MOVE_M} m (IMPORT_MAX_MOVE_M); sin marcar, "
             "la importación se rechaza (--permitir-movimientos).",
+            required=False,
         ),
     }
 
