@@ -82,7 +82,7 @@ def test_broken_rows_are_named_and_the_rest_is_imported(catalogue, tmp_path):
 
     output, error = run(mapping, "--report", report, "--parcial")
 
-    assert error is not None and "4 filas omitidas" in str(error) and error.returncode == 2
+    assert error is not None and "4 filas omitidas" in str(error) and error.returncode == 3
     assert "nodes.geojson feature 7 (id N6): sin geometría" in output
     assert "lines.geojson feature 7 (id L7): to_pole: el nodo N99 no existe" in output
     assert "lines.geojson feature 8 (id L8): to_pole: su nodo N6 fue omitido" in output

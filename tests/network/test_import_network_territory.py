@@ -253,7 +253,7 @@ def test_rejected_rows_store_nothing_by_default_and_exit_one(catalogue, tmp_path
 def test_with_parcial_the_valid_rows_are_stored_and_the_status_is_two(catalogue, tmp_path):
     output, error = run(mapping_variant(tmp_path, "", ""), "--parcial")
 
-    assert error is not None and error.returncode == 2
+    assert error is not None and error.returncode == 3
     assert "Importación parcial: 4 filas omitidas" in str(error)
     assert "parcial: se guardaron las filas válidas" in output.strip().splitlines()[-1]
     assert ours(Pole, "PRUEBA").count() == 5

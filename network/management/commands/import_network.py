@@ -26,7 +26,7 @@ class Command(BaseCommand):
         "tomar y valida la red. Todo o nada: con un error fatal, una capa fuera del territorio, "
         "un movimiento grande o alguna fila rechazada no modifica la base (salvo --parcial). "
         "Estado de salida: 0 todas las filas aceptadas; 1 rechazada, no se guardó nada; "
-        "2 con --parcial, se guardaron las filas válidas y se rechazaron otras."
+        "3 con --parcial, se guardaron las filas válidas y se rechazaron otras."
     )
 
     def add_arguments(self, parser):

@@ -43,7 +43,8 @@ REPORT_HEADER = [
 # Exit statuses of import_network (docs/import_network.md, "Exit status").
 EXIT_OK = 0  # every row accepted (warnings allowed); committed, or a clean dry run
 EXIT_REFUSED = 1  # fatal error, or rows rejected without --parcial: nothing written
-EXIT_PARTIAL = 2  # --parcial and some rows rejected: the valid rows were committed
+EXIT_PARTIAL = 3  # --parcial and some rows rejected: the valid rows were committed (2 is
+# argparse's, a wrong command line; the same codes as ingest_readings and import_billing)
 
 
 class NetworkImportError(Exception):
