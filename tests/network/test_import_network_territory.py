@@ -250,7 +250,7 @@ def test_rejected_rows_store_nothing_by_default_and_exit_one(catalogue, tmp_path
     assert counts() == before
 
 
-def test_with_parcial_the_valid_rows_are_stored_and_the_status_is_two(catalogue, tmp_path):
+def test_with_parcial_the_valid_rows_are_stored_and_the_status_is_three(catalogue, tmp_path):
     output, error = run(mapping_variant(tmp_path, "", ""), "--parcial")
 
     assert error is not None and error.returncode == 3
