@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import io
+import subprocess
 import zipfile
 
 import pytest
@@ -202,3 +203,37 @@ def test_import_network_reports_its_steps_in_order(catalogue, oberrhein):
     assert fractions == sorted(fractions) and fractions[-1] == 1.0
     assert any(what.startswith("Leyendo vanos") for _, what in steps)
     assert "Validando la red" in [what for _, what in steps]
+
+
+def test_a_single_geopackage_stands_for_every_layer_of_its_mapping(
+    client, planner, catalogue, settings, tmp_path, django_capture_on_commit_callbacks
+):
+    # The small export as one GeoPackage (a layer per file), and its mapping naming the layers.
+    package = tmp_path / "red.gpkg"
+    text = TINY.read_text()
+    for source in sorted(TINY.parent.glob("*.geojson")):
+        if f'file = "{source.name}"' not in text:
+            continue
+        subprocess.run(
+            ["ogr2ogr", "-f", "GPKG", "-append", "-nln", source.stem, package, source],
+            check=True,
+            capture_output=True,
+        )
+        text = text.replace(
+            f'file = "{source.name}"', f'file = "red.gpkg"\nlayer = "{source.stem}"'
+        )
+    mappings = tmp_path / "mapeos"
+    mappings.mkdir()
+    (mappings / "prueba_gpkg.toml").write_text(text)
+    settings.IMPORT_MAPPINGS_DIR = mappings
+    client.force_login(planner)
+    upload_file = SimpleUploadedFile("red.gpkg", package.read_bytes())
+    with django_capture_on_commit_callbacks(execute=True):
+        upload(client, upload_file, mapping="prueba_gpkg", parcial="on")
+    job = ImportJob.objects.get()
+    assert job.status == ImportJob.Status.CHECKED, job.summary
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("admin:core_importjob_apply", args=[job.pk]))
+    job.refresh_from_db()
+    assert job.status == ImportJob.Status.APPLIED_WITH_ERRORS, job.summary
+    assert Span.objects.filter(feeder__substation__distributor__code="PRUEBA").exists()
