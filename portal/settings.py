@@ -105,6 +105,7 @@ INSTALLED_APPS = [
     "metering",
     "maps",
     "customers",
+    "regulator",
 ]
 
 # Registration captcha: "simple" is self-hosted and works offline; "recaptcha" (Google) needs

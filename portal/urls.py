@@ -43,6 +43,7 @@ urlpatterns = [
     path("api/rd/", include("metering.api.urls")),
     path("medicion/", include("metering.urls")),
     path("", include("customers.urls")),
+    path("regulador/", include("regulator.urls")),
     path("cuentas/", include("accounts.urls")),
     path("captcha/", include("captcha.urls")),
     path("admin/", admin.site.urls),

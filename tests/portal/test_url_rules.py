@@ -132,6 +132,9 @@ RULES: dict[str, Rule] = {
     "customers:mine": Rule({**only((), {404}, LOGIN), "client": {302}, "eg": {302}}),
     "customers:search": Rule(only(("sec",), {403}, LOGIN), query="por=direccion&q=andes"),
     "customers:access_log": Rule(only(("sec",), {403}, LOGIN)),
+    "regulator:volume": Rule(only(("sec", "planner"), {403}, LOGIN)),
+    "regulator:schemas": Rule(everyone()),  # the contract holds no data
+    "regulator:schema": Rule(everyone(), args="schema"),
     "customers:home": Rule(CLIENT_ACCOUNT, args="client_customer"),
     "customers:explained": Rule(CLIENT_ACCOUNT, args="client_customer"),
     "customers:documents": Rule(CLIENT_ACCOUNT, args="client_customer"),
@@ -198,6 +201,7 @@ def sample_args(demo_network, persona_users) -> dict:
         "level": {"level": "comuna"},
         "reset": {"uidb64": "MQ", "token": "no-es-un-token"},
         "captcha": {"key": "0" * 40},
+        "schema": {"name": "postes"},
         "tile": {"layer": "red", "z": 12, "x": 1217, "y": 2466},
         "region": {"pk": substation.comuna.region_id},
         "comuna": {"pk": substation.comuna_id},
