@@ -237,3 +237,24 @@ def test_a_single_geopackage_stands_for_every_layer_of_its_mapping(
     job.refresh_from_db()
     assert job.status == ImportJob.Status.APPLIED_WITH_ERRORS, job.summary
     assert Span.objects.filter(feeder__substation__distributor__code="PRUEBA").exists()
+
+
+def test_a_job_is_reachable_only_by_who_may_use_its_kind(client, planner, django_user_model):
+    readings = ImportJob.objects.create(
+        kind="lecturas", file="lecturas/x.csv", created_by=planner, summary="s"
+    )
+    client.force_login(planner)  # planners have no readings kind: the job is not theirs
+    for name in ("core_importjob_status", "core_importjob_report"):
+        assert client.get(reverse(f"admin:{name}", args=[readings.pk])).status_code == 404
+    # Django's change page of an object outside the list: back to the index, with a message.
+    assert client.get(reverse("admin:core_importjob_change", args=[readings.pk])).status_code == 302
+    assert client.post(reverse("admin:core_importjob_apply", args=[readings.pk])).status_code == 404
+    service = django_user_model.objects.create_user("ejecutiva2", "e2@example.cl", is_staff=True)
+    service.groups.add(Group.objects.get(name=CUSTOMER_SERVICE_GROUP))
+    client.force_login(service)
+    for name in ("core_importjob_status", "core_importjob_report"):
+        assert client.get(reverse(f"admin:{name}", args=[readings.pk])).status_code == 403
+    assert client.get(reverse("admin:core_importjob_apply", args=[readings.pk])).status_code in (
+        403,
+        405,
+    )
