@@ -225,6 +225,19 @@ IMPORT_UPLOAD_DIR = Path(env_str("IMPORT_UPLOAD_DIR", str(BASE_DIR / "data" / "i
 # Largest file the admin's import form takes (a zipped Shapefile or GeoPackage of a feeder
 # set; readings files), and what a zip may expand to.
 IMPORT_UPLOAD_MAX_MB = env_int("IMPORT_UPLOAD_MAX_MB", 200)
+# The regulator data service (§6, regulator/): batches for SEC are files here (private).
+REGULATOR_BATCH_DIR = Path(env_str("REGULATOR_BATCH_DIR", str(BASE_DIR / "data" / "regulador")))
+REGULATOR_PAGE_RECORDS = env_int("REGULATOR_PAGE_RECORDS", 100_000)  # lines per page
+REGULATOR_KEEP_DAYS = env_int("REGULATOR_KEEP_DAYS", 30)  # change rows after SEC's ack
+# Push to SEC's endpoint (empty: SEC pulls). The token goes as "Authorization: Bearer".
+REGULATOR_PUSH_URL = env_str("REGULATOR_PUSH_URL", "")
+REGULATOR_PUSH_TOKEN = env_str("REGULATOR_PUSH_TOKEN", "")
+REGULATOR_PUSH_TIMEOUT = env_float("REGULATOR_PUSH_TIMEOUT", 60.0)  # seconds per request
+REGULATOR_PUSH_BACKOFF = env_float("REGULATOR_PUSH_BACKOFF", 60.0)  # first retry, doubling
+REGULATOR_PUSH_BACKOFF_MAX = env_float("REGULATOR_PUSH_BACKOFF_MAX", 6 * 3600.0)
+REGULATOR_PUSH_ALARM_AFTER = env_int("REGULATOR_PUSH_ALARM_AFTER", 5)  # failed attempts
+# When the daily cut runs (local time; Celery beat, django-celery-beat).
+REGULATOR_CUT_HOUR = env_int("REGULATOR_CUT_HOUR", 2)
 # VEE (metering/services/vee.py): validation thresholds and estimation limits.
 VEE_SPIKE_FACTOR = env_float("VEE_SPIKE_FACTOR", 10.0)  # times the channel's median
 VEE_SPIKE_MIN_KWH = env_float("VEE_SPIKE_MIN_KWH", 1.0)  # per interval

@@ -31,7 +31,7 @@ DRAFT = "https://json-schema.org/draft/2020-12/schema"
 ENVELOPE = "envelope"
 MANIFEST = "manifest"
 
-OPS = ("insert", "update", "delete")
+OPS = ("insert", "update", "delete", "truncate")
 MANIFEST_KINDS = ("inicial", "delta")
 # Pages are gzip JSON Lines: one envelope per line, UTF-8, compact separators, at this level.
 GZIP_LEVEL = 6
@@ -92,6 +92,12 @@ def envelope(rt: RecordType, op: str, record: Record, version: int) -> dict[str,
 
 def delete_envelope(entity: str, key: dict[str, Any], version: int) -> dict[str, Any]:
     return {"entity": entity, "op": "delete", "key": key, "version": version}
+
+
+def truncate_envelope(entity: str, version: int) -> dict[str, Any]:
+    """The entity was emptied (a TRUNCATE): the receiver deletes every record of it it holds
+    with an older version; the lines after it in the batch are what the entity holds now."""
+    return {"entity": entity, "op": "truncate", "version": version}
 
 
 def dumps_line(line: dict[str, Any]) -> bytes:
@@ -169,10 +175,7 @@ def record_schema(rt: RecordType) -> dict[str, Any]:
     for name, _fn, schema in rt.derived:
         properties[name] = schema
     ordered = {name: properties[name] for name in rt.field_names}
-    own = rt.key_code or "id"
-    key_properties = {"code" if rt.key_code else "id": _not_null(ordered[own])}
-    if rt.has_distributor:
-        key_properties = {"distributor": _not_null(ordered["distributor"]), **key_properties}
+    key_properties = {"id": _not_null(ordered["id"])}
     return {
         "$schema": DRAFT,
         "$id": SCHEMA_ID.format(name=rt.entity),
@@ -207,8 +210,10 @@ def envelope_schema() -> dict[str, Any]:
         "$id": SCHEMA_ID.format(name=ENVELOPE),
         "title": "Línea de una página (sobre)",
         "description": "Cada línea de una página JSON Lines: la entidad, la operación, la clave, "
-        "la versión y, salvo en una eliminación, el registro (validado por el esquema de su "
-        "entidad).",
+        "la versión y, en un alta o una modificación, el registro completo (validado por el "
+        "esquema de su entidad). Una eliminación lleva sólo la clave; un vaciado (truncate), "
+        "ni clave ni registro: el receptor borra todos los registros de la entidad con versión "
+        "anterior.",
         "type": "object",
         "properties": {
             "entity": {"enum": list(ENTITIES)},
@@ -221,22 +226,34 @@ def envelope_schema() -> dict[str, Any]:
             "version": {
                 "type": "integer",
                 "minimum": 0,
-                "description": "Crece con cada cambio de la clave; el receptor aplica un "
-                "registro sólo si su versión es mayor que la que tiene.",
+                "description": "El número del lote que trae el cambio: crece con cada cambio de "
+                "la clave; el receptor aplica una línea sólo si su versión es mayor que la que "
+                "tiene.",
             },
             "record": {"type": "object"},
         },
-        "required": ["entity", "op", "key", "version"],
+        "required": ["entity", "op", "version"],
         "additionalProperties": False,
-        "if": {"properties": {"op": {"const": "delete"}}},
-        "then": {"not": {"required": ["record"]}},
-        "else": {"required": ["record"]},
+        "allOf": [
+            {
+                "if": {"properties": {"op": {"const": "truncate"}}},
+                "then": {"not": {"anyOf": [{"required": ["key"]}, {"required": ["record"]}]}},
+            },
+            {
+                "if": {"properties": {"op": {"const": "delete"}}},
+                "then": {"required": ["key"], "not": {"required": ["record"]}},
+            },
+            {
+                "if": {"properties": {"op": {"enum": ["insert", "update"]}}},
+                "then": {"required": ["key", "record"]},
+            },
+        ],
     }
 
 
 def manifest_schema() -> dict[str, Any]:
     file_entry = {
-        "file": {"type": "string", "pattern": r"^[A-Za-z0-9_./-]+$"},
+        "file": {"type": "string", "pattern": r"^[a-z_]+-(\d{4,}|\d{4}-\d{2})\.(jsonl|csv)\.gz$"},
         "records": {"type": "integer", "minimum": 0},
         "bytes": {"type": "integer", "minimum": 0},
         "sha256": SHA256,
@@ -253,11 +270,15 @@ def manifest_schema() -> dict[str, Any]:
         "properties": {
             "pages": {"type": "array", "items": page},
             "records": count,
+            "truncated": {
+                "type": "boolean",
+                "description": "La entidad se vació en este lote (una línea truncate).",
+            },
             "inserted": count,
             "updated": count,
             "deleted": count,
         },
-        "required": ["pages", "records", "inserted", "updated", "deleted"],
+        "required": ["pages", "records", "truncated", "inserted", "updated", "deleted"],
         "additionalProperties": False,
     }
     partition_fields = {
@@ -375,7 +396,8 @@ def validate(line: dict[str, Any]) -> None:
     record are valid for its entity."""
     validator_for(ENVELOPE).validate(line)
     entity = line["entity"]
-    key_validator_for(entity).validate(line["key"])
+    if "key" in line:
+        key_validator_for(entity).validate(line["key"])
     if "record" in line:
         validator_for(entity).validate(line["record"])
 

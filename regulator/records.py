@@ -11,10 +11,13 @@ carries the row's `id`. The conventions (docs/regulator_contract.md):
 - derived values the site computes on the fly (UTM coordinates, the región of a comuna, a
   feeder's generalised outline) are not sent: SEC derives them from what is.
 
-The key of a record is the distributor's code plus the entity's code where the entity has
-one that is unique per distributor (poles: the plate; customers: the number), else the
-row's id. Streams read through `values()` and `.iterator(chunk_size=...)`: memory stays flat
-whatever the table's size, and geometries are written as GeoJSON by PostGIS.
+The key of a record is its row's id, `{"id": 123}`: the primary key, which never changes for
+the life of the row, so a delete, a renamed code or a row moved to another feeder or
+distributor is still the same key in SEC's mirror (docs/regulator_contract.md says why). The
+natural codes travel in the record.
+
+Streams read through `values()` and `.iterator(chunk_size=...)`: memory stays flat whatever
+the table's size, and geometries are written as GeoJSON by PostGIS.
 """
 
 from __future__ import annotations
@@ -89,15 +92,8 @@ class RecordType:
     model: type[models.Model]
     label: str
     columns: tuple[Column, ...]
-    key_code: str | None = None  # the record field that, with the distributor, is the key
-    has_distributor: bool = True
     where: Q | None = None
     derived: tuple[tuple[str, Callable[[Record], Any], dict], ...] = field(default=())
-
-    @property
-    def key_fields(self) -> tuple[str, ...]:
-        own = self.key_code or "id"
-        return ("distributor", own) if self.has_distributor else (own,)
 
     @property
     def field_names(self) -> tuple[str, ...]:
@@ -149,10 +145,7 @@ class RecordType:
         return {name: record[name] for name in self.field_names}
 
     def key(self, record: Record) -> dict[str, Any]:
-        key = {"distributor": record["distributor"]} if self.has_distributor else {}
-        own = self.key_code or "id"
-        key["code" if self.key_code else "id"] = record[own]
-        return key
+        return {"id": record["id"]}
 
     def model_field(self, column: Column) -> models.Field:
         model, parts = self.model, column.path.split("__")
@@ -198,8 +191,6 @@ RECORD_TYPES: tuple[RecordType, ...] = (
         Distributor,
         "Empresas distribuidoras",
         (col("id"), col("code"), col("name"), col("rut"), col("synthetic"), AS_OF),
-        key_code="code",
-        has_distributor=False,
     ),
     RecordType(
         "subestaciones",
@@ -215,7 +206,6 @@ RECORD_TYPES: tuple[RecordType, ...] = (
             AS_OF,
             col("location"),
         ),
-        key_code="code",
     ),  # fmt: skip
     RecordType(
         "transformadores_poder",
@@ -252,7 +242,6 @@ RECORD_TYPES: tuple[RecordType, ...] = (
             col("short_circuit_kva"),
             AS_OF,
         ),
-        key_code="code",
     ),  # fmt: skip
     RecordType(
         "postes",
@@ -271,7 +260,6 @@ RECORD_TYPES: tuple[RecordType, ...] = (
             AS_OF,
             col("location"),
         ),
-        key_code="plate",
     ),  # fmt: skip
     RecordType(
         "vanos",
@@ -293,7 +281,6 @@ RECORD_TYPES: tuple[RecordType, ...] = (
             AS_OF,
             col("geom"),
         ),
-        key_code="code",
     ),  # fmt: skip
     RecordType(
         "equipos",
@@ -316,7 +303,6 @@ RECORD_TYPES: tuple[RecordType, ...] = (
             AS_OF,
             col("location"),
         ),
-        key_code="code",
         derived=(
             (
                 "category",
@@ -366,7 +352,6 @@ RECORD_TYPES: tuple[RecordType, ...] = (
             AS_OF,
             col("location"),
         ),
-        key_code="code",
     ),  # fmt: skip
     RecordType(
         "clientes",
@@ -392,7 +377,6 @@ RECORD_TYPES: tuple[RecordType, ...] = (
             AS_OF,
             col("location"),
         ),
-        key_code="number",
     ),  # fmt: skip
     RecordType(
         "demandas_mensuales",
@@ -424,8 +408,6 @@ RECORD_TYPES: tuple[RecordType, ...] = (
         VnrCode,
         "Códigos VNR",
         (col("id"), col("code"), col("description"), col("unit"), *map(col, COST_FIELDS), AS_OF),
-        key_code="code",
-        has_distributor=False,
     ),
     RecordType(
         "facturaciones_mensuales",
@@ -485,7 +467,6 @@ RECORD_TYPES: tuple[RecordType, ...] = (
             col("balance_clp"),
             AS_OF,
         ),
-        key_code="external_id",
     ),  # fmt: skip
     RecordType(
         "contratos_eg",

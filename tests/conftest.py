@@ -61,12 +61,18 @@ def pytest_collection_modifyitems(items):
     # their live server commits, and the flush after them empties the database, which would
     # take the demo set away from the tests that follow. The sort is stable: within each
     # group the files keep their order.
+    # Other tests in real transactions (the regulator's cuts) flush too: they go last as well.
     items.sort(
         key=lambda item: (
-            item.get_closest_marker("browser") is not None,
+            item.get_closest_marker("browser") is not None or _transactional(item),
             "demo_network" in getattr(item, "fixturenames", ()),
         )
     )
+
+
+def _transactional(item) -> bool:
+    marker = item.get_closest_marker("django_db")
+    return bool(marker and marker.kwargs.get("transaction"))
 
 
 # --- Personas: the six profiles of SPEC.md's table (healthchecks' alice/bob/charlie) ---------

@@ -4,6 +4,7 @@
 # ruff: noqa: F811
 from __future__ import annotations
 
+import json
 from collections import Counter
 from datetime import date
 from decimal import Decimal
@@ -22,7 +23,16 @@ from network.models import Distributor, Pole, Substation
 from network.services import bulk
 from network.services import seed as network_seed
 from network.services.importing import import_network
-from regulator.capture import CAPTURED, EVENTS, FUNCTION, trigger_name
+from regulator.capture import (
+    ALL,
+    CAPTURED,
+    FUNCTION,
+    INTERVAL_ENTITY,
+    INTERVALS,
+    REFERENCE_ONLY,
+    trigger_name,
+)
+from regulator.dependencies import IMMUTABLE, referenced_columns
 from regulator.models import Change, CurrentTxid
 from tests import factories as f
 from tests.metering.test_billing_support import (  # noqa: F401
@@ -83,7 +93,7 @@ def test_each_change_names_the_record_type_of_the_contract():
     }
 
 
-def test_every_captured_table_has_its_four_statement_triggers_and_none_is_deferred():
+def test_every_captured_table_has_its_statement_triggers_and_none_is_deferred():
     with connection.cursor() as cur:
         cur.execute(
             """
@@ -97,20 +107,50 @@ def test_every_captured_table_has_its_four_statement_triggers_and_none_is_deferr
         )
         found = cur.fetchall()
     installed = {
-        (table, name, *bytes(args).decode().split("\0")[:3]) for table, name, *_, args in found
+        (table, name, *bytes(args).decode().split("\0")[:5]) for table, name, *_, args in found
     }
-    assert installed == {
-        (c.table, trigger_name(e), c.entity, c.aggregateid, c.payload)
-        for c in CAPTURED
-        for e in EVENTS
-    }
+    assert installed == {(c.table, trigger_name(e), *c.arguments) for c in ALL for e in c.events}
     for table, name, tgtype, constraint, deferrable, new, old, _ in found:
         assert not tgtype & 1, f"{table}.{name} fires per row"  # TRIGGER_TYPE_ROW
         assert not constraint and not deferrable, f"{table}.{name} is a constraint trigger"
-        if name.endswith(("insert", "update")):
+        if name.endswith("insert"):
             assert new == "changed" and old is None
+        elif name.endswith("update"):
+            expected_old = None if table == INTERVALS.table else "old_rows"
+            assert new == "changed" and old == expected_old
         elif name.endswith("delete"):
             assert old == "changed" and new is None
+
+
+def test_the_referenced_columns_are_those_the_records_read():
+    """Each table's `references` are what some record reads of it through a relation; the
+    tables records read that are not captured are listed as immutable reference data."""
+    derived = referenced_columns()
+    for c in (*CAPTURED, *REFERENCE_ONLY):
+        assert c.references == derived.get(c.table, ()), c.table
+    captured = {c.table for c in (*CAPTURED, *REFERENCE_ONLY)}
+    assert set(derived) - captured == IMMUTABLE
+
+
+def test_an_update_of_a_read_column_is_flagged_and_meters_only_then():
+    feeder = f.make_feeder()
+    meter = f.make_meter("customer", serial="MC-0100")
+    Change.objects.filter(txid=CurrentTxid()).delete()
+    feeder.name = "Otro nombre"
+    feeder.save()
+    feeder.code = "AL-RENOMBRADO"
+    feeder.save()
+    meter.save()  # nothing a record reads changed: not captured
+    meter.serial = "MC-0101"
+    meter.save()
+    rows = Change.objects.filter(txid=CurrentTxid()).order_by("id")
+    # (A feeder's save also refreshes its outline: the same change twice is one here.)
+    seen = [(r.aggregatetype, json.dumps(r.payload, sort_keys=True)) for r in rows]
+    assert [(t, json.loads(p)) for t, p in dict.fromkeys(seen)] == [
+        ("alimentadores", {"id": feeder.pk}),
+        ("alimentadores", {"id": feeder.pk, "refs": True}),
+        ("_ref.metering_meter", {"id": meter.pk, "refs": True}),
+    ]
 
 
 def test_orm_create_update_and_delete_are_captured_with_the_row_key():
@@ -269,18 +309,27 @@ def test_a_planner_editing_a_pole_in_the_admin_is_captured(client, planner):
     assert changes("postes")[-1] == ("postes", str(pole.pk), "update")
 
 
-def test_the_reading_ingest_captures_register_reads_but_never_interval_readings(tmp_path):
+def test_the_reading_ingest_captures_register_reads_and_interval_months_not_rows(tmp_path):
     f.make_meter("customer", serial="MC-0001")
     f.make_meter("totalizer", serial="TT-0001")
     Change.objects.filter(txid=CurrentTxid()).delete()
 
     ingest.ingest_file(READINGS / "lecturas_ok.xml", report_path=tmp_path / "informe.csv")
 
-    assert IntervalReading.objects.exists()
+    stored = IntervalReading.objects.count()
+    assert stored > 1
     counts = tally()
     assert counts[("lecturas_registro", "insert")] == RegisterRead.objects.count() > 0
-    assert {entity for entity, _ in counts} <= {"lecturas_registro"}
+    # The interval store: one change per statement and local month, never one per row.
+    months = changes(INTERVAL_ENTITY)
+    assert 0 < len(months) < stored
+    assert {key for _, key, _ in months} == {"2026-03"}
+    assert {entity for entity, _ in counts} <= {"lecturas_registro", INTERVAL_ENTITY}
+    Change.objects.filter(txid=CurrentTxid()).delete()
     with connection.cursor() as cur:
         cur.execute("UPDATE metering_intervalreading SET quality = quality")
         cur.execute("DELETE FROM metering_intervalreading")
-    assert {entity for entity, _ in tally()} <= {"lecturas_registro"}
+    assert changes() == [
+        (INTERVAL_ENTITY, "2026-03", "update"),
+        (INTERVAL_ENTITY, "2026-03", "delete"),
+    ]

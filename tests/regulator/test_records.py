@@ -75,20 +75,14 @@ def test_record_shapes(demo_network):
         assert round(coordinate, 7) == coordinate
     assert isinstance(pole["mt_voltage_kv"], int | float)
     assert len(pole["as_of"]) == 10  # ISO date
-    assert record_type("postes").key(pole) == {
-        "distributor": pole["distributor"],
-        "code": pole["plate"],
-    }
+    assert record_type("postes").key(pole) == {"id": pole["id"]}
     span = next(record_type("vanos").records())
     assert span["geom"]["type"] == "LineString"
     customer = next(record_type("clientes").records())
     # SEC receives the personal data the distributor shows.
     assert {"rut", "name", "email", "phone", "address"} <= set(customer)
     bill = next(record_type("facturaciones_mensuales").records())
-    assert record_type("facturaciones_mensuales").key(bill) == {
-        "distributor": bill["distributor"],
-        "id": bill["id"],
-    }
+    assert record_type("facturaciones_mensuales").key(bill) == {"id": bill["id"]}
     document = next(record_type("documentos_facturacion").records())
     assert len(document["pdf_sha256"]) == 64
     read = next(record_type("lecturas_registro").records())
@@ -128,7 +122,9 @@ BROKEN_ENVELOPES = {
     "insert without record": lambda e: e.pop("record"),
     "delete with record": lambda e: e.update(op="delete"),
     "key of another shape": lambda e: e.update(key={"distributor": "X", "id": 3}),
-    "key without distributor": lambda e: e["key"].pop("distributor"),
+    "key without id": lambda e: e["key"].pop("id"),
+    "key as a code": lambda e: e.update(key={"code": "P1"}),
+    "key id as text": lambda e: e["key"].update(id="12"),
 }
 
 
@@ -158,8 +154,9 @@ MANIFEST = {
     "previous_manifest_sha256": SHA,
     "entities": {
         "postes": {
-            "pages": [{"file": "postes/00001.jsonl.gz", "records": 3, "bytes": 512, "sha256": SHA}],
+            "pages": [{"file": "postes-0001.jsonl.gz", "records": 3, "bytes": 512, "sha256": SHA}],
             "records": 3,
+            "truncated": False,
             "inserted": 1,
             "updated": 1,
             "deleted": 1,
@@ -169,7 +166,7 @@ MANIFEST = {
         {
             "partition": "metering_intervalreading_2026_11",
             "month": "2026-11",
-            "file": "lecturas_intervalo/2026-11.csv.gz",
+            "file": "lecturas_intervalo-2026-11.csv.gz",
             "records": 2880,
             "bytes": 40960,
             "sha256": SHA,
