@@ -117,6 +117,7 @@ class AccessLog(models.Model):
         MONITORING = "balances", "Balances y alarmas"
         DOCUMENT = "documento", "Descarga de documento"
         DATA_EXPORT = "mis_datos", "Descarga de datos personales"
+        REGULATOR_FEED = "lote_sec", "Descarga de lote para la SEC"
         ACCESS_LOG = "registro", "Registro de accesos"
 
     # The (user, at) index below also serves the foreign key.

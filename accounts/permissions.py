@@ -94,3 +94,22 @@ class IsSecAuditor(BasePermission):
 
     def has_permission(self, request, view) -> bool:
         return sees_every_customer(request.user)
+
+
+def receives_regulator_feed(user) -> bool:
+    """The batches of the regulator data service (§6): SEC's copy of everything, the SEC
+    profile only."""
+    return is_registered(user) and user.is_sec
+
+
+def sees_regulator_deliveries(user) -> bool:
+    """What was cut and delivered to SEC, and its alarms: SEC and the planners who answer for
+    the delivery (no records, only batch numbers, counts and errors)."""
+    return is_registered(user) and (user.is_sec or user.is_planner)
+
+
+class ReceivesRegulatorFeed(BasePermission):
+    message = "Solo el perfil SEC recibe los lotes del servicio de datos."
+
+    def has_permission(self, request, view) -> bool:
+        return receives_regulator_feed(request.user)

@@ -6,6 +6,7 @@ from accounts.permissions import (
     sees_every_customer,
     sees_metering_monitoring,
     sees_own_customer,
+    sees_regulator_deliveries,
 )
 
 
@@ -16,4 +17,21 @@ def portal(request) -> dict:
         "sees_monitoring": sees_metering_monitoring(getattr(request, "user", None)),
         "has_own_account": sees_own_customer(getattr(request, "user", None)),
         "sees_customers": sees_every_customer(getattr(request, "user", None)),
+        "sees_regulator_deliveries": sees_regulator_deliveries(getattr(request, "user", None)),
+        "regulator_alarm": _RegulatorAlarm(getattr(request, "user", None)),
     }
+
+
+class _RegulatorAlarm:
+    """True when a batch for SEC is in alarm (its push keeps failing); asked only by the
+    templates that show it, to the users who see deliveries."""
+
+    def __init__(self, user):
+        self.user = user
+
+    def __bool__(self) -> bool:
+        if not sees_regulator_deliveries(self.user):
+            return False
+        from regulator.models import Batch
+
+        return Batch.objects.filter(alarm=True, acknowledged_at__isnull=True).exists()

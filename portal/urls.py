@@ -41,6 +41,7 @@ urlpatterns = [
     path("tiles/", include("maps.tiles.urls")),
     path("api/", include("network.api.urls")),
     path("api/rd/", include("metering.api.urls")),
+    path("api/regulador/", include("regulator.api_urls")),
     path("medicion/", include("metering.urls")),
     path("", include("customers.urls")),
     path("regulador/", include("regulator.urls")),

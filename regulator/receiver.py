@@ -25,6 +25,8 @@ import hashlib
 import json
 import shutil
 import sqlite3
+import urllib.error
+import urllib.request
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -235,6 +237,56 @@ class Mirror:
         return applied
 
 
+class PullClient:
+    """SEC's side of the pull API (regulator/api.py) over HTTP: list the pending batches,
+    download and apply each in order, then acknowledge it. A batch already applied (a crash
+    between applying and acknowledging) is only acknowledged again."""
+
+    def __init__(self, base_url: str, token: str, timeout: float = 60.0):
+        self.base = base_url.rstrip("/")
+        self.token, self.timeout = token, timeout
+
+    def _call(self, method: str, path: str, body: dict | None = None) -> tuple[int, bytes]:
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(
+            self.base + path,
+            data=data,
+            method=method,
+            headers={"Authorization": f"Token {self.token}", "Content-Type": "application/json"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                return response.status, response.read()
+        except urllib.error.HTTPError as error:
+            return error.code, error.read()
+
+    def get(self, path: str) -> bytes:
+        status, data = self._call("GET", path)
+        if status != 200:
+            raise Refused("invalido", f"GET {path}: HTTP {status}")
+        return data
+
+    def sync(self, mirror: Mirror) -> list[int]:
+        """Apply and acknowledge every pending batch; the numbers applied."""
+        listing = json.loads(self.get("/lotes/?pendientes=1"))["results"]
+        done = []
+        for batch in listing:
+            number, sha256 = batch["number"], batch["manifest_sha256"]
+            if mirror.applied_sha256(number) != sha256:
+                raw = self.get(f"/lotes/{number}/manifiesto")
+                mirror.apply(
+                    raw, lambda name, n=number: self.get(f"/lotes/{n}/archivos/{name}"), sha256
+                )
+                done.append(number)
+            status, answer = self._call(
+                "POST", f"/lotes/{number}/acuse", {"manifest_sha256": sha256}
+            )
+            already = status == 409 and b'"ya_acusado"' in answer
+            if status != 200 and not already:
+                raise Refused("invalido", f"acuse del lote {number}: HTTP {status} {answer!r}")
+        return done
+
+
 def _verified(read: Callable[[str], bytes], entry: dict[str, Any]) -> bytes:
     data = read(entry["file"])
     if len(data) != entry["bytes"] or hashlib.sha256(data).hexdigest() != entry["sha256"]:
@@ -277,3 +329,70 @@ def remove(mirror_path: Path) -> None:
     for suffix in ("", "-wal", "-shm"):
         Path(f"{mirror_path}{suffix}").unlink(missing_ok=True)
     shutil.rmtree(mirror_path.with_suffix(".intervalos"), ignore_errors=True)
+
+
+# --- Push endpoint -----------------------------------------------------------------------------
+
+
+class PushEndpoint:
+    """A WSGI application answering the portal's push protocol (regulator/delivery.py) into a
+    mirror: files are staged by batch, the manifest applies the batch. An already applied
+    batch is acknowledged again (with the sha256 it was applied with) and not applied twice."""
+
+    def __init__(self, mirror_path: Path, token: str):
+        self.mirror_path = Path(mirror_path)
+        self.token = token
+        self.staging = self.mirror_path.with_suffix(".entrantes")
+
+    def __call__(self, environ, start_response):
+        try:
+            status, body = self.handle(environ)
+        except Exception as error:  # a receiver bug answers 500, as a real one would
+            status, body = 500, {"error": "interno", "detail": str(error)}
+        raw = json.dumps(body, ensure_ascii=False).encode()
+        start_response(
+            f"{status} {_REASONS.get(status, 'Error')}",
+            [("Content-Type", "application/json"), ("Content-Length", str(len(raw)))],
+        )
+        return [raw]
+
+    def handle(self, environ) -> tuple[int, dict]:
+        if environ.get("HTTP_AUTHORIZATION") != f"Bearer {self.token}":
+            return 401, {"error": "no_autorizado"}
+        parts = environ.get("PATH_INFO", "").strip("/").split("/")
+        if len(parts) != 3 or parts[0] != "lotes" or not parts[1].isdigit():
+            return 404, {"error": "ruta"}
+        number, name = int(parts[1]), parts[2]
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length else b""
+        if len(body) != length:
+            return 400, {"error": "cuerpo_incompleto"}
+        declared = environ.get("HTTP_X_CONTENT_SHA256")
+        if declared and hashlib.sha256(body).hexdigest() != declared:
+            return 400, {"error": "sha256_del_cuerpo"}
+        staged = self.staging / f"{number:08d}"
+        if environ["REQUEST_METHOD"] == "PUT" and name != "manifiesto":
+            if "/" in name or name.startswith("."):
+                return 400, {"error": "nombre"}
+            staged.mkdir(parents=True, exist_ok=True)
+            (staged / name).write_bytes(body)
+            return 200, {"file": name, "bytes": len(body)}
+        if environ["REQUEST_METHOD"] != "POST" or name != "manifiesto":
+            return 405, {"error": "metodo"}
+        mirror = Mirror(self.mirror_path)
+        try:
+            sha256 = hashlib.sha256(body).hexdigest()
+            if mirror.applied_sha256(number) == sha256:
+                return 200, {"batch": number, "manifest_sha256": sha256, "status": "ya_aplicado"}
+            try:
+                mirror.apply(body, lambda file: _read_inside(staged, file), declared)
+            except Refused as refused:
+                return 409, {"error": refused.reason, "detail": refused.detail}
+            shutil.rmtree(staged, ignore_errors=True)
+            return 200, {"batch": number, "manifest_sha256": sha256, "status": "aplicado"}
+        finally:
+            mirror.close()
+
+
+_REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found",
+            405: "Method Not Allowed", 409: "Conflict", 500: "Internal Server Error"}  # fmt: skip

@@ -3,13 +3,16 @@ and the contract's JSON Schemas, published for anyone who builds a receiver."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, JsonResponse
 from django.urls import reverse
 
 from accounts.pages import PortalPage
+from accounts.permissions import sees_regulator_deliveries
 from regulator import contract, volume
+from regulator.models import Batch
 
 ESTIMATE_CACHE_SECONDS = 3600
 SCHEMA_MEDIA_TYPE = "application/schema+json"
@@ -65,3 +68,30 @@ def schema(request, name: str):
         raise Http404("No existe ese esquema.")
     path = contract.SCHEMA_DIR / f"{name}.schema.json"
     return FileResponse(path.open("rb"), content_type=SCHEMA_MEDIA_TYPE)
+
+
+class DeliveriesView(PortalPage):
+    """What was cut for SEC and what became of it: batch by batch, its size, whether SEC
+    acknowledged it and how, the push attempts and the alarm of a receiver that keeps
+    failing (SEC and planners; no records, only counts and errors)."""
+
+    template_name = "regulator/deliveries.html"
+    page_title = "Entregas a la SEC"
+    pdf_name = "entregas_sec"
+    SHOWN = 200
+
+    def dispatch(self, request, *args, **kwargs):
+        user = request.user
+        if user.is_authenticated and not sees_regulator_deliveries(user):
+            raise PermissionDenied("Las entregas a la SEC son de los perfiles SEC y planificador.")
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        batches = Batch.objects.order_by("-number")
+        context["batches"] = list(batches.prefetch_related("attempts")[: self.SHOWN])
+        context["total"] = batches.count()
+        context["alarms"] = [b for b in batches.filter(alarm=True, acknowledged_at__isnull=True)]
+        context["pending"] = batches.filter(acknowledged_at__isnull=True).count()
+        context["push_url"] = bool(settings.REGULATOR_PUSH_URL)
+        return context

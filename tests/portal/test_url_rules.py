@@ -52,6 +52,7 @@ NETWORK_PAGE = registered()
 # DRF: no login page to send an API client to; 401 (WWW-Authenticate: Token) to get one.
 NETWORK_API = registered(anonymous={401})
 SEC_API = only(("sec",), {403}, {401})
+SEC_FEED = {**SEC_API, "sec": {200, 404}}
 MONITORING = only(("sec", "planner"), {403}, LOGIN)
 DR_READ = only(("sec", "planner"), {403}, {401})
 TILE = registered({200, 204}, anonymous={401})
@@ -133,6 +134,12 @@ RULES: dict[str, Rule] = {
     "customers:search": Rule(only(("sec",), {403}, LOGIN), query="por=direccion&q=andes"),
     "customers:access_log": Rule(only(("sec",), {403}, LOGIN)),
     "regulator:volume": Rule(only(("sec", "planner"), {403}, LOGIN)),
+    "regulator:deliveries": Rule(only(("sec", "planner"), {403}, LOGIN)),
+    # SEC's pull API; the sample batch may not exist in the demo set (404 to SEC only).
+    "regulator-api:batches": Rule(SEC_API),
+    "regulator-api:manifest": Rule(SEC_FEED, args="batch"),
+    "regulator-api:file": Rule(SEC_FEED, args="batch_file"),
+    "regulator-api:acknowledge": Rule({**SEC_API, "sec": {405}}, args="batch"),  # POST only
     "regulator:schemas": Rule(everyone()),  # the contract holds no data
     "regulator:schema": Rule(everyone(), args="schema"),
     "customers:home": Rule(CLIENT_ACCOUNT, args="client_customer"),
@@ -202,6 +209,8 @@ def sample_args(demo_network, persona_users) -> dict:
         "reset": {"uidb64": "MQ", "token": "no-es-un-token"},
         "captcha": {"key": "0" * 40},
         "schema": {"name": "postes"},
+        "batch": {"number": 0},
+        "batch_file": {"number": 0, "name": "clientes-0001.jsonl.gz"},
         "tile": {"layer": "red", "z": 12, "x": 1217, "y": 2466},
         "region": {"pk": substation.comuna.region_id},
         "comuna": {"pk": substation.comuna_id},
