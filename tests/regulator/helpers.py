@@ -5,7 +5,12 @@ from __future__ import annotations
 import gzip
 import hashlib
 import io
+import socket
+import threading
+from contextlib import contextmanager
 from pathlib import Path
+from socketserver import ThreadingMixIn
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from django.db import connection
 
@@ -45,3 +50,38 @@ def fresh_interval_months() -> dict[str, str]:
 
 def mirror_at(tmp_path: Path) -> Mirror:
     return Mirror(tmp_path / "sec" / "espejo.sqlite3")
+
+
+class ReceiverHandler(WSGIRequestHandler):
+    """Quiet; and when the application's `mode` is "cut", the connection is closed after the
+    request line, while the sender is still sending its page: a connection cut mid-page."""
+
+    def log_message(self, *args):
+        pass
+
+    def handle(self):
+        if getattr(self.server.get_app(), "mode", None) == "cut":
+            self.rfile.readline(65537)
+            self.connection.shutdown(socket.SHUT_RDWR)
+            self.connection.close()
+            return
+        super().handle()
+
+
+@contextmanager
+def serve(app):
+    """Run a WSGI application on a free local port in a thread; yields its base URL."""
+    server = make_server(
+        "127.0.0.1", 0, app, server_class=ThreadingWSGIServer, handler_class=ReceiverHandler
+    )
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+class ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
+    daemon_threads = True

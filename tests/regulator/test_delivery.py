@@ -3,11 +3,9 @@ either way each batch is applied once, acknowledged once, and never lost."""
 
 from __future__ import annotations
 
-import threading
 import time
 from contextlib import contextmanager
 from decimal import Decimal
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import pytest
 from django.urls import reverse
@@ -19,7 +17,7 @@ from regulator import cut, delivery, files
 from regulator.models import Batch, PushAttempt
 from regulator.receiver import Mirror, PullClient, PushEndpoint
 from tests import factories as f
-from tests.regulator.helpers import fresh_export
+from tests.regulator.helpers import fresh_export, serve
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -152,11 +150,6 @@ def manifest_page(number: int, entity: str) -> str:
 # --- Push --------------------------------------------------------------------------------------
 
 
-class Quiet(WSGIRequestHandler):
-    def log_message(self, *args):
-        pass
-
-
 class Faulty:
     """SEC's receiver with a switch: 'ok', 'error' (500), 'garbage' (200, not the JSON),
     'slow' (answers after the client gave up), 'cut' (closes the connection mid-page)."""
@@ -173,23 +166,14 @@ class Faulty:
             return [b"<html>mantencion</html>"]
         if self.mode == "slow":
             time.sleep(1.5)
-        if self.mode == "cut" and environ["REQUEST_METHOD"] == "PUT":
-            environ["wsgi.input"].read(10)
-            raise ConnectionAbortedError("corte a mitad de página")
         return self.app(environ, start_response)
 
 
 @contextmanager
 def receiver(tmp_path, token="secreto-sec"):
     endpoint = Faulty(PushEndpoint(tmp_path / "sec" / "espejo.sqlite3", token))
-    server = make_server("127.0.0.1", 0, endpoint, server_class=WSGIServer, handler_class=Quiet)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield endpoint, f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serve(endpoint) as url:
+        yield endpoint, url
 
 
 def test_push_delivers_in_order_survives_outages_and_raises_an_alarm(settings, tmp_path):
