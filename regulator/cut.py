@@ -53,8 +53,7 @@ LOCK_KEY = 7_261_015  # pg_try_advisory_lock: one cut at a time
 KEYS_TABLE = "regulator_cut_keys"
 INTERVAL_FILE = "lecturas_intervalo"
 INTERVAL_COLUMNS = "medidor,tipo_lectura,ts,valor,calidad"
-INTERVAL_COPY = """
-COPY (
+INTERVAL_SELECT = """
     SELECT m.serial, t.code,
            to_char(r.ts AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"+00:00"'),
            r.value, r.quality
@@ -62,9 +61,15 @@ COPY (
       JOIN metering_channel c ON c.id = r.channel_id
       JOIN metering_meter m ON m.id = c.meter_id
       JOIN metering_readingtype t ON t.id = c.reading_type_id
+     {where}
      ORDER BY r.channel_id, r.ts
-) TO STDOUT (FORMAT csv)
+     {limit}
 """
+INTERVAL_COPY = (
+    "COPY ("
+    + INTERVAL_SELECT.format(partition="{partition}", where="", limit="")
+    + (") TO STDOUT (FORMAT csv)")
+)
 
 
 class CutError(Exception):

@@ -10,6 +10,10 @@ line is what the second half of each window adds to the stream of its first half
 (`gzip_per_line`). An entity with no more rows than the sample is serialised whole
 (its estimate is its size).
 
+The interval store's monthly partitions, which the initial load ships as gzip CSV files, are
+estimated the same way (windows of consecutive readings in the file's order, from random
+channels) and listed apart (`PartitionVolume`); the totals include them.
+
 Counts are exact (`COUNT(*)`), but for an unfiltered table whose planner statistics
 (`pg_class.reltuples`) pass `EXACT_COUNT_LIMIT` rows: its count is that estimate, and the
 result says which.
@@ -24,7 +28,9 @@ from dataclasses import asdict, dataclass
 
 from django.db import connection
 
+from metering.services.partitions import partition_months, partition_name
 from regulator.contract import GZIP_LEVEL, dumps_line, envelope, gzip_size
+from regulator.cut import INTERVAL_COLUMNS, INTERVAL_COPY, INTERVAL_SELECT
 from regulator.records import RECORD_TYPES, RecordType
 
 DEFAULT_SAMPLE = 2000
@@ -51,24 +57,40 @@ class EntityVolume:
 
 
 @dataclass(frozen=True)
+class PartitionVolume:
+    """One month of the interval store as the initial load ships it (gzip CSV)."""
+
+    partition: str
+    month: str
+    records: int
+    exact_count: bool
+    sample: int
+    csv_bytes: int
+    gzip_bytes: int
+
+
+@dataclass(frozen=True)
 class VolumeEstimate:
     entities: list[EntityVolume]
+    partitions: list[PartitionVolume]
 
     @property
     def records(self) -> int:
-        return sum(e.records for e in self.entities)
+        return sum(e.records for e in self.entities) + sum(p.records for p in self.partitions)
 
     @property
     def json_bytes(self) -> int:
-        return sum(e.json_bytes for e in self.entities)
+        """Uncompressed bytes: JSON Lines of the records and CSV of the partitions."""
+        return sum(e.json_bytes for e in self.entities) + sum(p.csv_bytes for p in self.partitions)
 
     @property
     def gzip_bytes(self) -> int:
-        return sum(e.gzip_bytes for e in self.entities)
+        return sum(e.gzip_bytes for e in self.entities) + sum(p.gzip_bytes for p in self.partitions)
 
     def as_dict(self) -> dict:
         return {
             "entities": [asdict(e) for e in self.entities],
+            "partitions": [asdict(p) for p in self.partitions],
             "total": {
                 "records": self.records,
                 "json_bytes": self.json_bytes,
@@ -149,7 +171,96 @@ def estimate_entity(rt: RecordType, sample: int = DEFAULT_SAMPLE, seed: int = 0)
 
 
 def estimate_volume(sample: int = DEFAULT_SAMPLE, seed: int = 0) -> VolumeEstimate:
-    return VolumeEstimate([estimate_entity(rt, sample, seed) for rt in RECORD_TYPES])
+    return VolumeEstimate(
+        [estimate_entity(rt, sample, seed) for rt in RECORD_TYPES],
+        [estimate_partition(month, sample, seed) for month in partition_months()],
+    )
+
+
+# --- The interval store --------------------------------------------------------------------------
+
+
+def _copy_lines(sql: str) -> list[bytes]:
+    lines: list[bytes] = []
+    with connection.cursor() as cur, cur.cursor.copy(sql) as copy:
+        pending = b""
+        for data in copy:
+            pending += bytes(data)
+            *complete, pending = pending.split(b"\n")
+            lines += [line + b"\n" for line in complete]
+    return lines
+
+
+def count_partition(partition: str) -> tuple[int, bool]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT reltuples::bigint FROM pg_class WHERE oid = %s::regclass", [partition]
+        )
+        estimate = cursor.fetchone()[0]
+        if estimate > EXACT_COUNT_LIMIT:
+            return int(estimate), False
+        cursor.execute(f"SELECT count(*) FROM {partition}")
+        return cursor.fetchone()[0], True
+
+
+def estimate_partition(month, sample: int = DEFAULT_SAMPLE, seed: int = 0) -> PartitionVolume:
+    partition = partition_name(month)
+    count, exact = count_partition(partition)
+    header = len(INTERVAL_COLUMNS) + 1
+    if exact and count <= sample:
+        lines = [
+            (INTERVAL_COLUMNS + "\n").encode(),
+            *_copy_lines(INTERVAL_COPY.format(partition=partition)),
+        ]
+        return PartitionVolume(
+            partition, f"{month:%Y-%m}", count, exact, count, sum(map(len, lines)), gzip_size(lines)
+        )
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT min(channel_id), max(channel_id) FROM {partition}")
+        low, high = cursor.fetchone()
+    rng = random.Random(f"{seed}:{partition}")
+    windows = []
+    for _ in range(max(2, sample // WINDOW)):
+        start = int(rng.randint(low, high))
+        sql = INTERVAL_SELECT.format(
+            partition=partition, where=f"WHERE r.channel_id >= {start}", limit=f"LIMIT {WINDOW}"
+        )
+        window = _copy_lines(f"COPY ({sql}) TO STDOUT (FORMAT csv)")
+        if window:
+            windows.append(window)
+    lines = [line for window in windows for line in window]
+    csv_per_line = sum(map(len, lines)) / max(1, len(lines))
+    return PartitionVolume(
+        partition,
+        f"{month:%Y-%m}",
+        count,
+        exact,
+        len(lines),
+        round(header + csv_per_line * count),
+        round(gzip_per_line(windows) * count),
+    )
+
+
+def measure_partition(month) -> PartitionVolume:
+    """The actual size of a month's file, as the cut writes it (what the estimate is checked
+    against)."""
+    partition = partition_name(month)
+    sink = _Counter()
+    compressor = gzip.GzipFile(fileobj=sink, mode="wb", compresslevel=GZIP_LEVEL, mtime=0)
+    head = (INTERVAL_COLUMNS + "\n").encode()
+    compressor.write(head)
+    raw, records = len(head), 0
+    with (
+        connection.cursor() as cur,
+        cur.cursor.copy(INTERVAL_COPY.format(partition=partition)) as cp,
+    ):
+        for data in cp:
+            chunk = bytes(data)
+            records += chunk.count(b"\n")
+            raw += len(chunk)
+            compressor.write(chunk)
+    compressor.close()
+    return PartitionVolume(partition, f"{month:%Y-%m}", records, True, records, raw, sink.size)
 
 
 def measure_entity(rt: RecordType) -> EntityVolume:

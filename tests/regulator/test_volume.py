@@ -7,8 +7,15 @@ import json
 import pytest
 from django.core.management import call_command
 
+from metering.services.partitions import partition_months
 from regulator.records import RECORD_TYPES
-from regulator.volume import estimate_entity, measure_entity
+from regulator.volume import (
+    estimate_entity,
+    estimate_partition,
+    estimate_volume,
+    measure_entity,
+    measure_partition,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -44,6 +51,29 @@ def test_the_estimate_is_within_ten_percent_in_total(volumes):
         assert abs(got - want) <= TOLERANCE * want, (field, got, want)
 
 
+def test_the_interval_months_are_estimated_within_ten_percent(demo_network):
+    months = partition_months()
+    checked = 0
+    for month in months:
+        actual = measure_partition(month)
+        if actual.records <= 50:
+            continue
+        estimate = estimate_partition(month, SAMPLE)
+        assert estimate.records == actual.records
+        if actual.records > SAMPLE:
+            assert estimate.sample < actual.records
+        for field in ("gzip_bytes", "csv_bytes"):
+            got, want = getattr(estimate, field), getattr(actual, field)
+            assert abs(got - want) <= TOLERANCE * want, (month, field, got, want)
+        checked += 1
+    assert checked, "the demo set has interval readings"
+    total = estimate_volume(SAMPLE)
+    assert [p.month for p in total.partitions] == [f"{m:%Y-%m}" for m in months]
+    assert total.gzip_bytes == sum(e.gzip_bytes for e in total.entities) + sum(
+        p.gzip_bytes for p in total.partitions
+    )
+
+
 def test_the_command_prints_the_table(demo_network, capsys):
     call_command("estimate_regulator_volume", "--muestra", "100")
     out = capsys.readouterr().out
@@ -57,5 +87,7 @@ def test_the_command_writes_json(demo_network, capsys):
     call_command("estimate_regulator_volume", "--muestra", "100", "--json")
     data = json.loads(capsys.readouterr().out)
     assert {e["entity"] for e in data["entities"]} == {rt.entity for rt in RECORD_TYPES}
-    assert data["total"]["gzip_bytes"] == sum(e["gzip_bytes"] for e in data["entities"])
+    assert data["total"]["gzip_bytes"] == sum(e["gzip_bytes"] for e in data["entities"]) + sum(
+        p["gzip_bytes"] for p in data["partitions"]
+    )
     assert data["total"]["records"] > 0

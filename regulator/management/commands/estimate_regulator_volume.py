@@ -63,6 +63,18 @@ class Command(BaseCommand):
             )
             for e in result.entities
         ]
+        rows += [
+            (
+                f"lecturas de 15 min {p.month}",
+                _int(p.records),
+                "exacto" if p.exact_count else "estimado",
+                _int(p.sample),
+                _size(p.csv_bytes),
+                _size(p.gzip_bytes),
+                _size(p.gzip_bytes / p.records if p.records else 0),
+            )
+            for p in result.partitions
+        ]
         total = ("Total", _int(result.records), "", "", _size(result.json_bytes))
         rows.append((*total, _size(result.gzip_bytes), ""))
         widths = [max(len(r[i]) for r in (header, *rows)) for i in range(len(header))]
@@ -82,7 +94,9 @@ class Command(BaseCommand):
         self.stdout.write(fmt(rows[-1]))
         self.stdout.write(
             f"Carga inicial estimada: {_int(result.records)} registros, "
-            f"{_size(result.gzip_bytes)} comprimidos ({_size(result.json_bytes)} sin comprimir)."
+            f"{_size(result.gzip_bytes)} comprimidos ({_size(result.json_bytes)} sin comprimir), "
+            f"con {len(result.partitions)} partición(es) mensual(es) de lecturas de 15 minutos "
+            "como archivos CSV."
         )
 
 
