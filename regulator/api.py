@@ -12,7 +12,12 @@ from __future__ import annotations
 
 from django.http import FileResponse, Http404
 from django.urls import reverse
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    inline_serializer,
+)
 from rest_framework import serializers, status
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
@@ -25,6 +30,7 @@ from regulator import delivery, files
 from regulator.models import Batch
 
 PERSONAL_ENTITIES = ("clientes",)
+YES, NO = ("true", "1"), ("false", "0")
 
 
 class BatchSerializer(serializers.ModelSerializer):
@@ -54,6 +60,8 @@ class FeedView(APIView):
     permission_classes = [IsAuthenticated, ReceivesRegulatorFeed]
 
     def batch(self, number: int) -> Batch:
+        if not 0 <= number < 2**63:  # beyond the column: no such batch (never a 500)
+            raise Http404(f"No existe el lote {number}.")
         found = Batch.objects.filter(number=number).first()
         if found is None:
             raise Http404(f"No existe el lote {number}.")
@@ -63,10 +71,29 @@ class FeedView(APIView):
 class BatchListView(FeedView):
     """The batches, oldest first; `?pendientes=1` only those not acknowledged yet."""
 
-    @extend_schema(responses=BatchSerializer(many=True), summary="Lotes para la SEC")
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "pendientes",
+                bool,
+                description="true: sólo los lotes sin acuse de recibo.",
+            )
+        ],
+        responses=inline_serializer(
+            "ListaDeLotes",
+            {"count": serializers.IntegerField(), "results": BatchSerializer(many=True)},
+        ),
+        summary="Lotes para la SEC",
+    )
     def get(self, request):
         batches = Batch.objects.order_by("number")
-        if request.query_params.get("pendientes") in ("1", "true", "si"):
+        pending = request.query_params.get("pendientes")
+        if pending is not None and pending not in YES + NO:
+            return Response(
+                {"pendientes": f"Valor no válido: {pending[:40]!r}; use true o false."},
+                status=status.HTTP_400_BAD_REQUEST,
+            )
+        if pending in YES:
             batches = batches.filter(acknowledged_at__isnull=True)
         data = BatchSerializer(batches, many=True, context={"request": request}).data
         return Response({"count": len(data), "results": data})
@@ -120,7 +147,7 @@ class AcknowledgementView(FeedView):
                 {"detail": "Falta manifest_sha256: el sha256 (64 hex) del manifiesto aplicado."},
                 status=status.HTTP_400_BAD_REQUEST,
             )
-        self.batch(number)
+        self.batch(int(number))
         try:
             batch = delivery.acknowledge(number, sha256.lower(), "pull", user=request.user)
         except delivery.WrongManifest as error:
