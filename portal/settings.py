@@ -13,6 +13,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import dj_database_url
+from celery.schedules import crontab
 from csp.constants import NONCE, NONE, SELF
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -95,6 +96,7 @@ INSTALLED_APPS = [
     "rest_framework_gis",
     "django_filters",
     "drf_spectacular",
+    "django_celery_beat",
     "core",
     "portal",
     "accounts",
@@ -361,6 +363,22 @@ CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "")
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_RESULT_BACKEND = None
+CELERY_TIMEZONE = TIME_ZONE  # crontab hours are local time
+# Celery beat (`celery -A portal beat`, or a worker with -B): the schedule lives in the
+# database (django-celery-beat); beat writes these entries there each time it starts, so they
+# win over edits made in the admin. The pushes run every 15 minutes; a batch whose push failed
+# waits for its own next_push_at (exponential backoff), which push_pending checks.
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_BEAT_SCHEDULE = {
+    "Corte diario de lotes para la SEC": {
+        "task": "regulator.tasks.cut_daily_batch",
+        "schedule": crontab(hour=REGULATOR_CUT_HOUR, minute=0),
+    },
+    "Envío de lotes pendientes a la SEC": {
+        "task": "regulator.tasks.push_batches",
+        "schedule": timedelta(minutes=15),
+    },
+}
 
 # Server-side caches (rendered vector tiles are not here: they live in the geo_tilecache table,
 # maps/tiles/cache.py).

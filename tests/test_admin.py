@@ -180,9 +180,11 @@ MAKERS = {
     ),
 }
 
-# The libraries' own admins (axes lockouts, knox API tokens) are theirs, not ours.
+# The libraries' own admins (axes lockouts, knox API tokens, django-celery-beat schedules) are
+# theirs, not ours.
+LIBRARIES = {"axes", "knox", "django_celery_beat"}
 REGISTERED = sorted(
-    (m for m in admin.site._registry if m._meta.app_label not in {"axes", "knox"}),
+    (m for m in admin.site._registry if m._meta.app_label not in LIBRARIES),
     key=lambda model: model._meta.label,
 )
 READ_ONLY = {
