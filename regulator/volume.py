@@ -35,6 +35,10 @@ from regulator.records import RECORD_TYPES, RecordType
 
 DEFAULT_SAMPLE = 2000
 WINDOW = 100  # consecutive rows per sampled window
+# Interval CSV lines are short and alike (one channel's readings in a row): a window's first
+# half must fill gzip's 32 KB history as the real file does (~400 lines), or the estimate
+# overstates the compressed size.
+INTERVAL_WINDOW = 800
 EXACT_COUNT_LIMIT = 5_000_000
 # The version an initial-load envelope is sized with (the load's own versions are the capture
 # sequence's numbers; a few digits more or less per line is well inside the ±10 %).
@@ -220,10 +224,12 @@ def estimate_partition(month, sample: int = DEFAULT_SAMPLE, seed: int = 0) -> Pa
         low, high = cursor.fetchone()
     rng = random.Random(f"{seed}:{partition}")
     windows = []
-    for _ in range(max(2, sample // WINDOW)):
+    for _ in range(max(10, sample // 50)):
         start = int(rng.randint(low, high))
         sql = INTERVAL_SELECT.format(
-            partition=partition, where=f"WHERE r.channel_id >= {start}", limit=f"LIMIT {WINDOW}"
+            partition=partition,
+            where=f"WHERE r.channel_id >= {start}",
+            limit=f"LIMIT {INTERVAL_WINDOW}",
         )
         window = _copy_lines(f"COPY ({sql}) TO STDOUT (FORMAT csv)")
         if window:
