@@ -108,6 +108,28 @@ def sees_regulator_deliveries(user) -> bool:
     return is_registered(user) and (user.is_sec or user.is_planner)
 
 
+def sees_capacity(user) -> bool:
+    """Short circuit and indicative hosting capacity per pole, and the connection queue's
+    public ids, states and MW: derived from the network, so every registered profile."""
+    return is_registered(user)
+
+
+class SeesCapacity(BasePermission):
+    def has_permission(self, request, view) -> bool:
+        return sees_capacity(request.user)
+
+
+def sees_capacity_missing_data(user) -> bool:
+    """What a feeder lacks for the capacity computation (span codes without a conductor type,
+    transformers without vk): for the planners who fix it (and staff), and SEC who audits."""
+    return is_registered(user) and (user.is_staff or user.is_planner or user.is_sec)
+
+
+def sees_capacity_alarm(user) -> bool:
+    """A late or failed capacity run: the planners who answer for it (and staff)."""
+    return is_registered(user) and (user.is_staff or user.is_planner)
+
+
 class ReceivesRegulatorFeed(BasePermission):
     message = "Solo el perfil SEC recibe los lotes del servicio de datos."
 

@@ -25,7 +25,15 @@ PLANNER_APPS = ("geo", "network", "vnr", "demand")
 # and on these models of other apps: the load transfers they operate, which the monthly demand
 # of feeders and transformers leaves out, and the imports they upload in the admin (each kind
 # also asks its own permission, core.jobs).
-PLANNER_EXTRA_MODELS = (("metering", "loadtransfer"), ("core", "importjob"))
+# The connection queue they keep, and the capacity runs and feeder states they read (their
+# admin is read-only).
+PLANNER_EXTRA_MODELS = (
+    ("metering", "loadtransfer"),
+    ("core", "importjob"),
+    ("capacity", "connectionrequest"),
+    ("capacity", "run"),
+    ("capacity", "feedercapacity"),
+)
 # but not customers' personal data (SPEC: to planners a customer is a number tied to a
 # transformer). They view customers and move them to another transformer; the CIS creates and
 # removes them, and a new customer would need its RUT, name and address.

@@ -22,6 +22,7 @@ from accounts.services import log_access
 from core.admin import LargeTableMixin, MonthFilter
 from geo.admin import MapAdmin, UtmMixin
 from network.models import (
+    ConductorType,
     Customer,
     Distributor,
     Equipment,
@@ -84,6 +85,14 @@ class SubstationAdmin(UtmMixin, NetworkMapAdmin):
     inlines = [PowerTransformerInline]
     fieldsets = [
         (None, {"fields": ["distributor", "code", "name", "comuna", "high_voltage_kv"]}),
+        (
+            "Red aguas arriba (cortocircuito, IEC 60909)",
+            {
+                "fields": ["scc_max_mva", "scc_min_mva", "scc_rx", "scc_x0x1", "scc_r0x0"],
+                "description": "Potencia de cortocircuito en la barra MT, máxima y mínima, "
+                "con la que se calculan el cortocircuito y la capacidad en cada poste.",
+            },
+        ),
         ("Ubicación", {"fields": ["location", "utm_coordinates"]}),
         DATED,
     ]
@@ -152,7 +161,7 @@ class SpanAdmin(LargeTableMixin, NetworkMapAdmin):
     list_select_related = ["feeder", "from_pole", "to_pole"]
     search_fields = ["code"]
     identifier_fields = ("code",)
-    autocomplete_fields = ["feeder", "vnr"]
+    autocomplete_fields = ["feeder", "vnr", "conductor_type"]
     raw_id_fields = ["from_pole", "to_pole"]
     ordering = ["distributor_id", "code"]
     fieldsets = [
@@ -162,6 +171,7 @@ class SpanAdmin(LargeTableMixin, NetworkMapAdmin):
             {
                 "fields": [
                     "length_m",
+                    "conductor_type",
                     "conductor_material",
                     "conductor_insulation",
                     "capacity_a",
@@ -170,6 +180,27 @@ class SpanAdmin(LargeTableMixin, NetworkMapAdmin):
             },
         ),
         ("Trazado", {"fields": ["geom"]}),
+        DATED,
+    ]
+
+
+@admin.register(ConductorType)
+class ConductorTypeAdmin(admin.ModelAdmin):
+    list_display = [
+        "code", "name", "material", "section_mm2", "insulation", "r20_ohm_km", "r_op_ohm_km",
+        "x_ohm_km", "ampacity_a", "as_of",
+    ]  # fmt: skip
+    list_filter = ["material", "insulation"]
+    search_fields = ["code", "name"]
+    ordering = ["code"]
+    fieldsets = [
+        (None, {"fields": ["code", "name", "material", "section_mm2", "insulation"]}),
+        (
+            "Secuencia positiva (Ω/km)",
+            {"fields": ["r20_ohm_km", "operating_temp_c", "r_op_ohm_km", "x_ohm_km"]},
+        ),
+        ("Secuencia cero (Ω/km)", {"fields": ["r0_ohm_km", "x0_ohm_km"]}),
+        ("Capacidad", {"fields": ["ampacity_a"]}),
         DATED,
     ]
 
@@ -193,12 +224,12 @@ class EquipmentAdmin(LargeTableMixin, UtmMixin, NetworkMapAdmin):
     search_fields = ["code"]
     identifier_fields = ("code",)
     autocomplete_fields = ["feeder", "vnr"]
-    raw_id_fields = ["pole"]
+    raw_id_fields = ["pole", "span"]
     readonly_fields = ["utm_coordinates"]
     ordering = ["distributor_id", "code"]
     inlines = [EquipmentSettingInline]
     fieldsets = [
-        (None, {"fields": ["distributor", "code", "kind", "feeder", "pole", "vnr"]}),
+        (None, {"fields": ["distributor", "code", "kind", "feeder", "pole", "span", "vnr"]}),
         (
             "Características (vigentes)",
             {
@@ -254,6 +285,8 @@ class TransformerAdmin(LargeTableMixin, UtmMixin, NetworkMapAdmin):
                     "phases",
                     "capacity_kva",
                     "connection",
+                    "vector_group",
+                    "vk_percent",
                     "primary_kv",
                     "secondary_v",
                     "smmc",

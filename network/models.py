@@ -6,6 +6,8 @@ distributor, so every asset carries its distributor.
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.contrib.gis.db import models
 from django.db.models import F, Q
 
@@ -59,6 +61,37 @@ class Substation(LocatedAsset):
     )
     location = models.PointField("ubicación", srid=4326)
     high_voltage_kv = models.DecimalField("tensión AT (kV)", max_digits=6, decimal_places=1)
+    # The network upstream of the MV busbar (HV grid and AT/MT transformers) as IEC 60909's
+    # equivalent source, from the protection study.
+    scc_max_mva = models.DecimalField(
+        "potencia de cortocircuito aguas arriba máxima (MVA)",
+        max_digits=8, decimal_places=1, null=True, blank=True,
+        help_text="En la barra MT, con la red AT en su condición de máximo cortocircuito.",
+    )  # fmt: skip
+    scc_min_mva = models.DecimalField(
+        "potencia de cortocircuito aguas arriba mínima (MVA)",
+        max_digits=8, decimal_places=1, null=True, blank=True,
+        help_text="En la barra MT, con la red AT en su condición de mínimo cortocircuito.",
+    )  # fmt: skip
+    scc_rx = models.DecimalField(
+        "razón R/X aguas arriba",
+        max_digits=4,
+        decimal_places=2,
+        default=Decimal("0.10"),
+        db_default=Decimal("0.10"),
+    )
+    scc_x0x1 = models.DecimalField(
+        "razón X₀/X₁ aguas arriba", max_digits=4, decimal_places=2, default=Decimal("1.00"),
+        db_default=Decimal("1.00"),
+        help_text="Secuencia cero en la barra MT (neutro del transformador AT/MT a tierra).",
+    )  # fmt: skip
+    scc_r0x0 = models.DecimalField(
+        "razón R₀/X₀ aguas arriba",
+        max_digits=4,
+        decimal_places=2,
+        default=Decimal("0.10"),
+        db_default=Decimal("0.10"),
+    )
 
     class Meta:
         ordering = ["code"]
@@ -67,6 +100,16 @@ class Substation(LocatedAsset):
         constraints = [
             models.UniqueConstraint(fields=["distributor", "code"], name="substation_code_unique"),
             models.CheckConstraint(condition=Q(high_voltage_kv__gt=0), name="substation_hv_gt0"),
+            models.CheckConstraint(
+                condition=Q(scc_min_mva__isnull=True)
+                | Q(scc_max_mva__isnull=True)
+                | Q(scc_min_mva__gt=0, scc_max_mva__gte=F("scc_min_mva")),
+                name="substation_scc_min_lte_max",
+            ),
+            models.CheckConstraint(
+                condition=Q(scc_rx__gte=0, scc_x0x1__gt=0, scc_r0x0__gte=0),
+                name="substation_scc_ratios",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -179,6 +222,50 @@ class Feeder(Dated):
         return f"{self.code} {self.name}"
 
 
+class ConductorType(Dated):
+    """A conductor of the catalogue: its sequence impedances and ampacity, by material and
+    section. Positive-sequence R is given at 20 °C (IEC 60909's maximum short circuit) and at
+    the operating temperature (minimum short circuit, load flow)."""
+
+    code = models.CharField("código", max_length=40, unique=True)
+    name = models.CharField("descripción", max_length=120)
+    material = models.CharField("material", max_length=40)
+    section_mm2 = models.DecimalField("sección (mm²)", max_digits=6, decimal_places=1)
+    insulation = models.CharField("aislación", max_length=40)
+    r20_ohm_km = models.DecimalField("R a 20 °C (Ω/km)", max_digits=7, decimal_places=4)
+    operating_temp_c = models.PositiveSmallIntegerField("temperatura de operación (°C)")
+    r_op_ohm_km = models.DecimalField(
+        "R a la temperatura de operación (Ω/km)", max_digits=7, decimal_places=4
+    )
+    x_ohm_km = models.DecimalField("X (Ω/km)", max_digits=7, decimal_places=4)
+    r0_ohm_km = models.DecimalField("R₀ secuencia cero (Ω/km)", max_digits=7, decimal_places=4)
+    x0_ohm_km = models.DecimalField("X₀ secuencia cero (Ω/km)", max_digits=7, decimal_places=4)
+    ampacity_a = models.PositiveIntegerField("capacidad térmica (A)")
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = "tipo de conductor"
+        verbose_name_plural = "catálogo de conductores"
+        constraints = [
+            models.CheckConstraint(condition=Q(section_mm2__gt=0), name="conductor_section_gt0"),
+            models.CheckConstraint(condition=Q(r20_ohm_km__gt=0), name="conductor_r20_gt0"),
+            models.CheckConstraint(
+                condition=Q(r_op_ohm_km__gte=F("r20_ohm_km")), name="conductor_r_op_gte_r20"
+            ),
+            models.CheckConstraint(
+                condition=Q(operating_temp_c__gte=20), name="conductor_temp_gte20"
+            ),
+            models.CheckConstraint(
+                condition=Q(x_ohm_km__gt=0, r0_ohm_km__gt=0, x0_ohm_km__gt=0),
+                name="conductor_impedances_gt0",
+            ),
+            models.CheckConstraint(condition=Q(ampacity_a__gt=0), name="conductor_ampacity_gt0"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} ({self.name})"
+
+
 class Pole(LocatedAsset):
     region_path = "feeder__substation__comuna__region"
 
@@ -249,6 +336,16 @@ class Span(Dated):
     conductor_material = models.CharField("material del conductor", max_length=40)
     conductor_insulation = models.CharField("aislación del conductor", max_length=40)
     capacity_a = models.PositiveIntegerField("capacidad del conductor (A)")
+    conductor_type = models.ForeignKey(
+        ConductorType,
+        verbose_name="tipo de conductor",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Del catálogo de conductores: sin él, el alimentador queda sin cálculo de "
+        "cortocircuito ni de capacidad.",
+    )
     phases = models.PositiveSmallIntegerField("cantidad de fases")
     vnr = models.ForeignKey(
         "vnr.VnrCode", verbose_name="código VNR", on_delete=models.PROTECT, related_name="+"
@@ -317,6 +414,12 @@ class Equipment(LocatedAsset):
         Pole, verbose_name="poste", on_delete=models.PROTECT, null=True, blank=True,
         related_name="equipment",
     )  # fmt: skip
+    span = models.ForeignKey(
+        "Span", verbose_name="vano que maniobra", on_delete=models.SET_NULL, null=True,
+        blank=True, related_name="+",
+        help_text="El vano que el equipo abre o cierra, en uno de sus extremos (su poste). "
+        "Un equipo normalmente abierto corta ese vano en ese poste.",
+    )  # fmt: skip
     kind = models.CharField("tipo de equipo", max_length=20, choices=Kind.choices)
     capacity_a = models.PositiveIntegerField("capacidad (A)", null=True, blank=True)
     capacity_kva = models.PositiveIntegerField("capacidad (kVA)", null=True, blank=True)
@@ -380,6 +483,11 @@ class EquipmentSetting(Dated):
         return f"{self.equipment.code} {self.month:%m/%Y}"
 
 
+# IEC 60076-1 vector groups: HV winding (D, Y, YN, Z, ZN), LV winding (d, y, yn, z, zn), clock
+# number; single-phase units are Ii0 or Ii6. Empty: not known.
+VECTOR_GROUP = r"^(([DYZ]N?[dyz]n?([0-9]|1[01]))|Ii0|Ii6)?$"
+
+
 class Transformer(LocatedAsset):
     """A distribution transformer (MT/BT); its "número" is the plate of the pole it stands on."""
 
@@ -411,6 +519,16 @@ class Transformer(LocatedAsset):
     )
     capacity_kva = models.DecimalField("capacidad (kVA)", max_digits=7, decimal_places=1)
     connection = models.CharField("conexión", max_length=20)
+    vector_group = models.CharField(
+        "grupo de conexión",
+        max_length=8,
+        blank=True,
+        db_default="",  # the seed COPYs transformers without this column
+        help_text="IEC 60076-1: Dyn1, Dyn11, YNyn0, Yzn11; Ii0 o Ii6 en monofásicos.",
+    )
+    vk_percent = models.DecimalField(
+        "tensión de cortocircuito vk (%)", max_digits=4, decimal_places=2, null=True, blank=True
+    )
     primary_kv = models.DecimalField("tensión primaria (kV)", max_digits=5, decimal_places=1)
     secondary_v = models.PositiveSmallIntegerField("tensión secundaria (V)")
     kind = models.CharField("tipo", max_length=10, choices=Kind.choices)
@@ -437,6 +555,13 @@ class Transformer(LocatedAsset):
                 fields=["distributor", "plate"], name="transformer_plate_unique"
             ),
             models.CheckConstraint(condition=Q(capacity_kva__gt=0), name="transformer_kva_gt0"),
+            models.CheckConstraint(
+                condition=Q(vk_percent__isnull=True) | Q(vk_percent__gt=0, vk_percent__lt=30),
+                name="transformer_vk_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(vector_group__regex=VECTOR_GROUP), name="transformer_vector_group"
+            ),
             models.CheckConstraint(
                 condition=Q(phases__in=("RST", "RS", "RT", "ST", "R", "S", "T")),
                 name="transformer_phases_known",

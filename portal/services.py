@@ -12,6 +12,9 @@ from datetime import date
 from django.db import connection, transaction
 
 from accounts.services import ensure_demo_planner
+from capacity.services.compute import compute
+from capacity.services.demo import seed_queue
+from capacity.services.reset import clear_capacity_data
 from core.months import today
 from customers.services.demo import (
     detach_customer_accounts,
@@ -46,6 +49,7 @@ def seed_demo(
             # Check those deletions now: TRUNCATE refuses tables with pending trigger events.
             cur.execute("SET CONSTRAINTS ALL IMMEDIATE")
         clear_metering_data()
+        clear_capacity_data()
         counts = seed_network(
             scale_name, seed=seed, as_of=as_of, force=force, progress=progress, log=log, rng=rng
         )
@@ -54,6 +58,10 @@ def seed_demo(
         counts["accounts_relinked"], counts["accounts_deactivated"] = reattach_customer_accounts(
             accounts
         )
+        if scale_name == "demo":
+            counts["connection_requests"] = seed_queue(seed, as_of)
+            log("Calculando cortocircuito y capacidad de conexión…")
+            counts["capacity_poles"] = compute(trigger="seed_demo").poles
     counts["seconds"] = round(time.monotonic() - started)
     return counts
 

@@ -108,6 +108,7 @@ INSTALLED_APPS = [
     "maps",
     "customers",
     "regulator",
+    "capacity",
 ]
 
 # Registration captcha: "simple" is self-hosted and works offline; "recaptcha" (Google) needs
@@ -240,6 +241,15 @@ REGULATOR_PUSH_BACKOFF_MAX = env_float("REGULATOR_PUSH_BACKOFF_MAX", 6 * 3600.0)
 REGULATOR_PUSH_ALARM_AFTER = env_int("REGULATOR_PUSH_ALARM_AFTER", 5)  # failed attempts
 # When the daily cut runs (local time; Celery beat, django-celery-beat).
 REGULATOR_CUT_HOUR = env_int("REGULATOR_CUT_HOUR", 2)
+# Short circuit and indicative hosting capacity (capacity/, docs/capacity.md).
+CAPACITY_VOLTAGE_RISE_PCT = env_float("CAPACITY_VOLTAGE_RISE_PCT", 3.0)  # caused by the plant
+CAPACITY_VOLTAGE_MAX_PCT = env_float("CAPACITY_VOLTAGE_MAX_PCT", 5.0)  # above nominal, anywhere
+CAPACITY_BUSBAR_VOLTAGE_PU = env_float("CAPACITY_BUSBAR_VOLTAGE_PU", 1.0)
+CAPACITY_LOAD_POWER_FACTOR = env_float("CAPACITY_LOAD_POWER_FACTOR", 0.95)
+CAPACITY_CATCH_UP_HOUR = env_int("CAPACITY_CATCH_UP_HOUR", 3)
+CAPACITY_FULL_WEEKDAY = env_int("CAPACITY_FULL_WEEKDAY", 0)  # 0 = Sunday (cron)
+# A run older than this, or one that failed, raises the planners' alarm and the pages' banner.
+CAPACITY_MAX_AGE_HOURS = env_int("CAPACITY_MAX_AGE_HOURS", 36)
 # VEE (metering/services/vee.py): validation thresholds and estimation limits.
 VEE_SPIKE_FACTOR = env_float("VEE_SPIKE_FACTOR", 10.0)  # times the channel's median
 VEE_SPIKE_MIN_KWH = env_float("VEE_SPIKE_MIN_KWH", 1.0)  # per interval
@@ -377,6 +387,16 @@ CELERY_BEAT_SCHEDULE = {
     "Envío de lotes pendientes a la SEC": {
         "task": "regulator.tasks.push_batches",
         "schedule": timedelta(minutes=15),
+    },
+    "Capacidad: alimentadores pendientes": {
+        "task": "capacity.tasks.catch_up",
+        "schedule": crontab(hour=CAPACITY_CATCH_UP_HOUR, minute=30),
+    },
+    "Capacidad: recálculo semanal completo": {
+        "task": "capacity.tasks.recompute_all",
+        "schedule": crontab(
+            hour=CAPACITY_CATCH_UP_HOUR, minute=0, day_of_week=CAPACITY_FULL_WEEKDAY
+        ),
     },
 }
 

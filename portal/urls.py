@@ -42,6 +42,7 @@ urlpatterns = [
     path("api/", include("network.api.urls")),
     path("api/rd/", include("metering.api.urls")),
     path("api/regulador/", include("regulator.api_urls")),
+    path("api/capacidad/", include("capacity.api_urls")),
     path("medicion/", include("metering.urls")),
     path("", include("customers.urls")),
     path("regulador/", include("regulator.urls")),

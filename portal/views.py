@@ -14,6 +14,8 @@ from django.views import defaults
 from django.views.generic import TemplateView
 
 from accounts.pages import PortalPage, log_access
+from accounts.permissions import sees_capacity_missing_data
+from capacity.services import query as capacity
 from core import pdf
 from core.pagination import paginate
 from demand.models import MonthlyDemand
@@ -32,9 +34,12 @@ from network.models import (
     Transformer,
     feeder_assets,
 )
+from portal import charts
 from vnr.models import VnrCode
 
 GRID_PAGE_SIZE = 20
+CAPACITY_PAGE_SIZE = 20
+CAPACITY_ORDERS = {"distancia": "distance", "disponible": "remaining", "placa": "plate"}
 ASSET_PAGE_SIZE = 10
 DEMAND_MONTHS = 12
 
@@ -75,6 +80,11 @@ def without_boundaries(path: str) -> list[str]:
     """The comuna and región boundaries under `path`: megabytes no page needs (assets say
     `with_place()`; a feeder is not one)."""
     return [f"{path}comuna__boundary", f"{path}comuna__region__boundary"]
+
+
+def feeder_mva(feeder: Feeder) -> float:
+    """The feeder's capacity in A as apparent power at its nominal voltage (√3·U·I)."""
+    return 3**0.5 * float(feeder.nominal_voltage_kv) * feeder.capacity_a / 1000
 
 
 def last_demands(**asset) -> list[MonthlyDemand]:
@@ -233,10 +243,32 @@ class FeederDetailView(PortalPage):
             ],
             data_as_of=feeder.as_of,
             pdf_name=f"alimentador-{feeder.code}",
+            capacity_mva=feeder_mva(feeder),
+            **self.capacity(feeder),
             **self.asset_search(feeder),
             **map_context("feeder_layers", feeder, pdf.wants_pdf(self.request), title=str(feeder)),
         )
         return context
+
+    def capacity(self, feeder: Feeder) -> dict:
+        """The feeder's short circuit and indicative capacity: summary, profile, pole table
+        (paginated; the downloads have every row), connection queue, freshness."""
+        view = capacity.feeder_view(feeder)
+        order = self.request.GET.get("orden_capacidad", "distancia")
+        order = order if order in CAPACITY_ORDERS else "distancia"
+        rows = capacity.pole_rows(feeder, CAPACITY_ORDERS[order])
+        page = paginate(self.request, rows, CAPACITY_PAGE_SIZE, param="pagina_capacidad")
+        profile = charts.capacity_profile(capacity.profile_points(feeder)) if view.ok else ""
+        return {
+            "cap": view,
+            "cap_page": page,
+            "cap_order": order,
+            "cap_orders": CAPACITY_ORDERS,
+            "cap_profile": profile,
+            "cap_freshness": capacity.freshness(),
+            "cap_sees_missing": sees_capacity_missing_data(self.request.user),
+            "cap_classes": capacity.CLASSES,
+        }
 
     def asset_search(self, feeder: Feeder) -> dict:
         """Poles, spans or equipment of this feeder by id (annex §2.3 fig. 11)."""
@@ -252,6 +284,12 @@ class FeederDetailView(PortalPage):
         if kind == "equipo":
             for equipment in page.object_list:
                 equipment.history = equipment.history[:DEMAND_MONTHS]
+        if kind == "poste":
+            # Each pole found with its short circuit and indicative capacity.
+            found = capacity.pole_rows().filter(pole__in=[p.pk for p in page.object_list])
+            by_pole = {row.pole_id: row for row in found}
+            for pole in page.object_list:
+                pole.cap = by_pole.get(pole.pk)
         return {"asset_form": form, "asset_kind": kind, "asset_term": term, "asset_page": page}
 
 
@@ -286,6 +324,10 @@ class TransformerDetailView(PortalPage):
             ],
             data_as_of=transformer.as_of,
             pdf_name=f"transformador-{transformer.code}",
+            cap_pole=capacity.pole_capacity(transformer.pole_id),
+            cap_state=capacity.feeder_view(feeder).state,
+            cap_freshness=capacity.freshness(),
+            cap_sees_missing=sees_capacity_missing_data(self.request.user),
             **map_context(
                 "transformer_layers",
                 transformer,

@@ -22,6 +22,7 @@ result says which.
 from __future__ import annotations
 
 import gzip
+import math
 import random
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
@@ -34,7 +35,12 @@ from regulator.cut import INTERVAL_COLUMNS, INTERVAL_COPY, INTERVAL_SELECT
 from regulator.records import RECORD_TYPES, RecordType
 
 DEFAULT_SAMPLE = 2000
-WINDOW = 100  # consecutive rows per sampled window
+WINDOW = 100  # consecutive rows per sampled window, at least
+# A window's first half fills gzip's 32 KB history as a real page does: with short, alike
+# lines (monthly equipment settings) 100 rows leave it half empty and overstate the
+# compressed size by 5-15 %, so such windows take more rows.
+HISTORY_BYTES = 32 * 1024
+MAX_WINDOW = 2000
 # Interval CSV lines are short and alike (one channel's readings in a row): a window's first
 # half must fill gzip's 32 KB history as the real file does (~400 lines), or the estimate
 # overstates the compressed size.
@@ -123,18 +129,32 @@ def count_records(rt: RecordType) -> tuple[int, bool]:
     return rt.base_queryset().count(), True
 
 
-def sample_windows(rt: RecordType, size: int, rng: random.Random) -> list[list[bytes]]:
-    """About `size` lines, in windows of `WINDOW` consecutive rows from random ids."""
+def sample_windows(
+    rt: RecordType, size: int, rng: random.Random, count: int | None = None
+) -> list[list[bytes]]:
+    """About `size` lines, in windows of `WINDOW` consecutive rows (or more: HISTORY_BYTES)
+    from random ids; with the entity's `count`, the windows stay within half of it."""
     rows = rt.base_queryset()
     ids = rows.values_list("pk", flat=True)
     low, high = ids.order_by("pk").first(), ids.order_by("-pk").first()
     if low is None:
         return []
     windows = []
-    for _ in range(max(2, size // WINDOW)):
-        window = list(initial_lines(rt, rows.filter(pk__gte=rng.randint(low, high))[:WINDOW]))
-        if window:
-            windows.append(window)
+    length = WINDOW
+    rounds = max(2, size // WINDOW)
+    longest = MAX_WINDOW if count is None else max(WINDOW, min(MAX_WINDOW, count // (2 * rounds)))
+    for _ in range(rounds):
+        start = rows.filter(pk__gte=rng.randint(low, high))
+        window = list(initial_lines(rt, start[:length]))
+        if not window:
+            continue
+        if length == WINDOW and len(window) == WINDOW:
+            # The first window tells the lines' size: enough rows for a full history.
+            average = sum(map(len, window)) / len(window)
+            length = min(longest, max(WINDOW, math.ceil(2 * HISTORY_BYTES / average)))
+            if length > WINDOW:
+                window = list(initial_lines(rt, start[:length]))
+        windows.append(window)
     return windows
 
 
@@ -160,7 +180,7 @@ def estimate_entity(rt: RecordType, sample: int = DEFAULT_SAMPLE, seed: int = 0)
         lines = list(initial_lines(rt))
         json_bytes, gzip_bytes = sum(map(len, lines)), gzip_size(lines)
         return EntityVolume(rt.entity, rt.label, count, exact, count, json_bytes, gzip_bytes)
-    windows = sample_windows(rt, sample, random.Random(f"{seed}:{rt.entity}"))
+    windows = sample_windows(rt, sample, random.Random(f"{seed}:{rt.entity}"), count)
     lines = [line for window in windows for line in window]
     json_per_line = sum(map(len, lines)) / max(1, len(lines))
     return EntityVolume(

@@ -18,6 +18,7 @@ from demand.models import MonthlyDemand
 from geo.models import Comuna, Region
 from metering.models import Meter
 from network.models import (
+    ConductorType,
     Customer,
     Distributor,
     Equipment,
@@ -185,6 +186,25 @@ def make_pole(feeder: Feeder | None = None, vnr: VnrCode | None = None, **kwargs
     return Pole.objects.create(feeder=feeder, vnr=vnr or make_vnr(), **{**defaults, **kwargs})
 
 
+def make_conductor_type(**kwargs) -> ConductorType:
+    n = _next()
+    defaults = {
+        "code": f"COND-{n}",
+        "name": f"Conductor {n}",
+        "material": "Aluminio",
+        "section_mm2": Decimal("70"),
+        "insulation": "Desnudo",
+        "r20_ohm_km": Decimal("0.479"),
+        "operating_temp_c": 75,
+        "r_op_ohm_km": Decimal("0.5852"),
+        "x_ohm_km": Decimal("0.36"),
+        "r0_ohm_km": Decimal("0.627"),
+        "x0_ohm_km": Decimal("1.152"),
+        "ampacity_a": 245,
+    }
+    return ConductorType.objects.create(**{**defaults, **kwargs})
+
+
 def make_span(
     feeder: Feeder | None = None,
     from_pole: Pole | None = None,
@@ -316,3 +336,41 @@ def make_meter(kind: str = "customer", **kwargs) -> Meter:
     if kind == Meter.Kind.FEEDER_HEAD and "feeder" not in values:
         values["feeder"] = make_feeder()
     return Meter.objects.create(kind=kind, **values)
+
+
+def make_connection_request(pole: Pole | None = None, **kwargs):
+    from capacity.models import ConnectionRequest
+
+    n = _next()
+    pole = pole or make_pole()
+    defaults = {
+        "distributor": pole.distributor,
+        "public_id": f"SC-2026-{n:04d}",
+        "state": ConnectionRequest.State.STUDY,
+        "submitted_on": date(2026, 3, 1),
+        "mw": Decimal("3.000"),
+        "pole": pole,
+        "feeder": pole.feeder,
+        "technology": "Solar fotovoltaica",
+    }
+    return ConnectionRequest.objects.create(**{**defaults, **kwargs})
+
+
+def make_capacity_run(**kwargs):
+    from capacity.models import Run
+
+    defaults = {"scope": Run.Scope.ALL, "trigger": "prueba", "status": Run.Status.DONE}
+    return Run.objects.create(**{**defaults, **kwargs})
+
+
+def make_feeder_capacity(feeder: Feeder | None = None, **kwargs):
+    from capacity.models import FeederCapacity
+
+    defaults = {
+        "feeder": feeder or make_feeder(),
+        "run": make_capacity_run(),
+        "computed_at": timezone.now(),
+        "status": FeederCapacity.Status.MISSING,
+        "missing": ["vanos sin tipo de conductor: V1"],
+    }
+    return FeederCapacity.objects.create(**{**defaults, **kwargs})

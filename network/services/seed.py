@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 
 from django.contrib.gis.geos import Point
 from django.db import connection, transaction
@@ -18,9 +19,10 @@ from core.months import today
 from geo.demo import COMUNAS as DEMO_COMUNAS
 from geo.demo import ensure_demo_geography
 from geo.models import Comuna
-from network.models import Distributor, PowerTransformer, Substation
+from network.models import ConductorType, Distributor, PowerTransformer, Substation
 from network.services import bulk
 from network.services.synthetic import (
+    CONDUCTOR_CATALOGUE,
     MV_LEVELS,
     STREETS,
     VNR_CATALOGUE,
@@ -63,7 +65,7 @@ TABLES = {
     "transformers": ("network_transformer", (
         "id", "as_of", "distributor_id", "code", "plate", "name", "feeder_id", "pole_id",
         "capacity_kva", "connection", "primary_kv", "secondary_v", "kind", "phases", "location",
-        "vnr_id", "smmc")),
+        "vnr_id", "smmc", "vector_group", "vk_percent")),
     "settings": ("network_equipmentsetting", (
         "id", "as_of", "equipment_id", "month", "capacity_a", "capacity_kva", "connection",
         "operating_mode", "voltage_setpoints", "transformation_ratio")),
@@ -74,7 +76,7 @@ TABLES = {
     "spans": ("network_span", (
         "id", "as_of", "distributor_id", "code", "feeder_id", "from_pole_id", "to_pole_id",
         "length_m", "conductor_material", "conductor_insulation", "capacity_a", "phases",
-        "vnr_id", "geom")),
+        "vnr_id", "geom", "conductor_type_id")),
     "poles": ("network_pole", (
         "id", "as_of", "distributor_id", "plate", "feeder_id", "location", "mt_voltage_kv",
         "bt_voltage_v", "material", "height_m", "vnr_id")),
@@ -84,6 +86,7 @@ TABLES = {
         "short_circuit_kva")),
 }  # fmt: skip
 OTHER_TABLES = (
+    "network_conductortype",
     "network_powertransformer",
     "network_substation",
     "network_distributor",
@@ -104,6 +107,7 @@ def holds_foreign_data() -> bool:
     return (
         Distributor.objects.filter(synthetic=False).exists()
         or VnrCode.objects.exclude(code__in=ours).exists()
+        or ConductorType.objects.exclude(code__in=[c["code"] for c in CONDUCTOR_CATALOGUE]).exists()
     )
 
 
@@ -166,7 +170,9 @@ def seed_network(
         )
     started = time.monotonic()
     rng = rng or random.Random(seed)
-    counts = dict.fromkeys([*TABLES, "substations", "power_transformers", "vnr"], 0)
+    counts = dict.fromkeys(
+        [*TABLES, "substations", "power_transformers", "vnr", "conductor_types"], 0
+    )
 
     with transaction.atomic():
         comunas = _comunas_for(scale_name)
@@ -187,7 +193,16 @@ def seed_network(
             for code, text, unit, base in VNR_CATALOGUE
         )
         counts["vnr"] = len(vnr)
-        generator = NetworkGenerator(seed, as_of, {v.code: v.pk for v in vnr})
+        conductors = ConductorType.objects.bulk_create(
+            ConductorType(as_of=as_of, **row) for row in CONDUCTOR_CATALOGUE
+        )
+        counts["conductor_types"] = len(conductors)
+        generator = NetworkGenerator(
+            seed,
+            as_of,
+            {v.code: v.pk for v in vnr},
+            conductor_ids={c.code: c.pk for c in conductors},
+        )
 
         substations = _make_substations(scale, comunas, main, rng, as_of)
         counts["substations"] = len(substations)
@@ -221,6 +236,7 @@ def seed_network(
                     distributor_id=main.pk,
                     owner_id=coop.pk if sub_feeder else None,
                     purchase_pole=purchase,
+                    head_scc_kva=int(substation.scc_max_mva * 1000),
                 )
                 rows = generator.feeder(plan)
                 first = first or rows
@@ -303,6 +319,24 @@ def _make_power_transformers(
                 )
             )
     PowerTransformer.objects.bulk_create(rows)
+    # The short-circuit power at the MV busbar: the HV grid's (by voltage level) in series
+    # with one AT/MT transformer (uk 10 %; the busbar is split, one section per transformer):
+    # the largest at maximum, the smallest with the HV grid at 60 % at minimum.
+    capacity: dict[int, list[float]] = {}
+    for row in rows:
+        capacity.setdefault(row.substation_id, []).append(float(row.capacity_mva))
+    for substation in substations:
+        # Its own generator: the main one's sequence (and so the rest of the seed) unchanged.
+        local = random.Random(f"scc-{substation.code}")
+        sizes = capacity[substation.pk]
+        hv = {66: 1500, 110: 3000, 154: 4500, 220: 6000}[int(substation.high_voltage_kv)]
+        hv *= local.uniform(0.7, 1.3)
+        scc_max = 1 / (1 / hv + 0.10 / max(sizes))
+        scc_min = 1 / (1 / (0.6 * hv) + 0.10 / min(sizes))
+        substation.scc_max_mva = Decimal(f"{scc_max:.1f}")
+        substation.scc_min_mva = Decimal(f"{scc_min:.1f}")
+        substation.scc_rx = Decimal(f"{local.uniform(0.07, 0.12):.2f}")
+    Substation.objects.bulk_update(substations, ["scc_max_mva", "scc_min_mva", "scc_rx"])
     return len(rows)
 
 

@@ -137,13 +137,50 @@ TRANSFORMER_TYPES = (
     ("trifasico", ("RST",), (15, 30, 45, 75, 150, 300, 500), "TD-3F", (6, 24)),
 )
 CONDUCTORS = {
-    # name: material, insulation, capacity A, VNR code
-    "trunk_big": ("Aluminio AAAC 120 mm²", "Desnudo", 340, "VA-AAAC-120"),
-    "trunk": ("Aluminio AAAC 70 mm²", "Desnudo", 245, "VA-AAAC-70"),
-    "urban": ("Aluminio 70 mm²", "Protegido XLPE", 230, "VA-XLPE-70"),
-    "branch": ("Cobre 25 mm²", "Desnudo", 160, "VA-CU-25"),
-    "lateral": ("Cobre 16 mm²", "Desnudo", 125, "VA-CU-16"),
+    # name: material, insulation, capacity A, VNR code, conductor type
+    "trunk_big": ("Aluminio AAAC 120 mm²", "Desnudo", 340, "VA-AAAC-120", "AAAC-120"),
+    "trunk": ("Aluminio AAAC 70 mm²", "Desnudo", 245, "VA-AAAC-70", "AAAC-70"),
+    "urban": ("Aluminio 70 mm²", "Protegido XLPE", 230, "VA-XLPE-70", "AL-XLPE-70"),
+    "branch": ("Cobre 25 mm²", "Desnudo", 160, "VA-CU-25", "CU-25"),
+    "lateral": ("Cobre 16 mm²", "Desnudo", 125, "VA-CU-16", "CU-16"),
 }
+
+# Temperature coefficients of resistance (IEC 60287-1-1 table 1).
+ALPHA = {"Aluminio": 0.00403, "Cobre": 0.00393}
+# Earth-return resistance at 50 Hz (Carson): 3·π²·f·1e-4 Ω/km, added to R for R₀.
+EARTH_R0 = 0.148
+
+
+def _conductor(code, name, material, section, insulation, r20, x, temp, amps, x0_factor=3.2):
+    r_op = r20 * (1 + ALPHA[material.split("-")[0]] * (temp - 20))
+    return {
+        "code": code, "name": name, "material": material, "section_mm2": section,
+        "insulation": insulation, "r20_ohm_km": r20, "operating_temp_c": temp,
+        "r_op_ohm_km": round(r_op, 4), "x_ohm_km": x, "r0_ohm_km": round(r20 + EARTH_R0, 4),
+        "x0_ohm_km": round(x * x0_factor, 4), "ampacity_a": amps,
+    }  # fmt: skip
+
+
+# The conductor catalogue: positive-sequence data of the usual MV conductors of Chilean
+# distributors (overhead at ~1 m equivalent spacing; X of protected spacer cable lower), zero
+# sequence by Carson's approximation with an earth return and X₀ ≈ 3.2·X₁. The last three are
+# the types of the real mv_oberrhein export (their R, X and ampacity as the export gives them).
+CONDUCTOR_CATALOGUE = [
+    _conductor("AAAC-120", "Aluminio AAAC 120 mm² desnudo", "Aluminio", 120, "Desnudo",
+               0.2790, 0.340, 75, 340),
+    _conductor("AAAC-70", "Aluminio AAAC 70 mm² desnudo", "Aluminio", 70, "Desnudo",
+               0.4790, 0.360, 75, 245),
+    _conductor("AL-XLPE-70", "Aluminio 70 mm² protegido XLPE", "Aluminio", 70, "Protegido XLPE",
+               0.4430, 0.300, 90, 230),
+    _conductor("CU-25", "Cobre 25 mm² desnudo", "Cobre", 25, "Desnudo", 0.7270, 0.390, 75, 160),
+    _conductor("CU-16", "Cobre 16 mm² desnudo", "Cobre", 16, "Desnudo", 1.1500, 0.400, 75, 125),
+    _conductor("XLPE-AL-185", "Cable aluminio 185 mm² XLPE 12/20 kV (NA2XS2Y)", "Aluminio", 185,
+               "XLPE (cable subterráneo)", 0.1610, 0.117, 90, 362, x0_factor=1.0),
+    _conductor("XLPE-AL-240", "Cable aluminio 240 mm² XLPE 12/20 kV (NA2XS2Y)", "Aluminio", 240,
+               "XLPE (cable subterráneo)", 0.1220, 0.112, 90, 421, x0_factor=1.0),
+    _conductor("ACSR-243", "Aluminio-acero 243/39 mm² desnudo (EN 50182)", "Aluminio-acero", 243,
+               "Desnudo", 0.1188, 0.320, 80, 645),
+]  # fmt: skip
 
 
 # --- Rows -----------------------------------------------------------------------------------
@@ -195,15 +232,24 @@ class FeederPlan:
     distributor_id: int
     owner_id: int | None = None
     purchase_pole: tuple[int, float, float] | None = None  # id, lon, lat
+    head_scc_kva: int | None = None  # the substation's: the feeder's head is its busbar
 
 
 class NetworkGenerator:
     """Grows feeders, their equipment, transformers, customers and monthly demand."""
 
-    def __init__(self, seed: int, as_of: date, vnr_ids: dict[str, int], months: int = 13):
+    def __init__(
+        self,
+        seed: int,
+        as_of: date,
+        vnr_ids: dict[str, int],
+        months: int = 13,
+        conductor_ids: dict[str, int] | None = None,
+    ):
         self.rng = random.Random(seed)
         self.as_of = as_of
         self.vnr = vnr_ids
+        self.conductors = conductor_ids or {}
         self.months = last_months(months, add_months(month_start(as_of), -1))
         self.ids = Ids()
 
@@ -279,7 +325,7 @@ class NetworkGenerator:
             parent = parent_of[i]
             start = root if parent < 0 else points[parent]
             length = _geodesic_length(start, (lon, lat))
-            material, insulation, amps, vnr_code = CONDUCTORS[conductor[i]]
+            material, insulation, amps, vnr_code, type_code = CONDUCTORS[conductor[i]]
             phases = 3 if conductor[i] != "lateral" else rng.choice((1, 2, 3, 3))
             from_pole = (
                 (plan.purchase_pole[0] if plan.purchase_pole else None)
@@ -290,7 +336,7 @@ class NetworkGenerator:
             rows.spans.append((
                 span_id, as_of, d, f"V{span_id:08d}", feeder_id, from_pole, pole_ids[i],
                 round(length, 2), material, insulation, amps, phases, self.vnr[vnr_code],
-                ewkt_line(start, (lon, lat)),
+                ewkt_line(start, (lon, lat)), self.conductors.get(type_code),
             ))  # fmt: skip
         rows.pole_points = points
         rows.pole_ids = pole_ids
@@ -420,6 +466,7 @@ class NetworkGenerator:
                 "Dyn1" if kind == "trifasico" else "Ii0", mt, secondary, kind,
                 rng.choice(phase_options), ewkt_point(lon, lat),
                 self.vnr[f"{vnr_prefix}-{kva}"], smmc,
+                "Dyn1" if kind == "trifasico" else "Ii0", _vk_percent(kva),
             ))  # fmt: skip
             rows.poles[index] = rows.poles[index][:7] + (secondary,) + rows.poles[index][8:]
             if smmc:
@@ -428,12 +475,14 @@ class NetworkGenerator:
                 rows.customers.append(self._customer(plan, tr_id, lon, lat, kind))
 
         capacity_a = rng.choice((300, 400, 500, 600))
+        drawn_scc = int(math.sqrt(3) * mt * rng.uniform(3_000, 12_000))
         rows.feeder = (
             feeder_id, as_of, d, plan.code, plan.name,
             "subalimentador" if plan.owner_id else "alimentador", plan.substation_id,
             plan.owner_id, plan.purchase_pole[0] if plan.purchase_pole else None, mt,
             capacity_a, int(total_kva),
-            int(math.sqrt(3) * mt * rng.uniform(3_000, 12_000)),
+            # Drawn even when the substation's is known, so the rest of the seed is unchanged.
+            plan.head_scc_kva or drawn_scc,
         )  # fmt: skip
         self._demands(rows, feeder_id, None, total_kva * rng.uniform(0.35, 0.6))
         return rows
@@ -472,6 +521,12 @@ class NetworkGenerator:
             date(rng.randint(2016, self.as_of.year - 1), rng.randint(1, 12), rng.randint(1, 28))
             if is_eg else None,
         )  # fmt: skip
+
+
+def _vk_percent(kva: float) -> float:
+    """Short-circuit voltage of a distribution transformer by rating (NCh 2031 / IEC 60076-5
+    minimums: 4 % up to 630 kVA; small single-phase units lower)."""
+    return 3.0 if kva <= 25 else 3.5 if kva <= 75 else 4.0
 
 
 def _fmt(value: float) -> str:

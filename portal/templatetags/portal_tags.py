@@ -3,6 +3,7 @@ from __future__ import annotations
 from django import template
 from django.utils.http import urlencode
 
+from capacity.services.query import capacity_class as class_of
 from core import numbers
 
 register = template.Library()
@@ -52,3 +53,21 @@ def query(**kwargs) -> str:
 def with_load_transfer(demands) -> bool:
     """Whether any month's figures could not leave out load-transfer periods."""
     return any(not d.excludes_load_transfer for d in demands)
+
+
+@register.filter
+def get(mapping, key):
+    """mapping[key] in a template (None when missing)."""
+    return mapping.get(key) if hasattr(mapping, "get") else None
+
+
+@register.filter
+def capacity_class(mw) -> str:
+    """The class of an available capacity (MW): baja, media, alta (capacity.services.query)."""
+    return class_of(mw) or "sin-datos"
+
+
+@register.filter
+def mva(kva):
+    """kVA as MVA."""
+    return None if kva is None else float(kva) / 1000

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from geo.demo import ensure_demo_geography
-from network.models import Feeder
-from network.services.synthetic import VNR_CATALOGUE, vnr_costs
+from network.models import ConductorType, Feeder
+from network.services.synthetic import CONDUCTOR_CATALOGUE, VNR_CATALOGUE, vnr_costs
 from vnr.models import VnrCode
 
 
@@ -26,6 +26,9 @@ def catalogue(db):
             for code, text, unit, base in VNR_CATALOGUE
         ),
         ignore_conflicts=True,  # the session's demo data set may have loaded it already
+    )
+    ConductorType.objects.bulk_create(
+        (ConductorType(**row) for row in CONDUCTOR_CATALOGUE), ignore_conflicts=True
     )
 
 

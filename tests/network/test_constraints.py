@@ -133,6 +133,49 @@ def test_duplicate_power_transformer_name_in_a_substation_is_rejected():
         f.make_power_transformer(substation=power.substation, name=power.name)
 
 
+def test_substation_minimum_short_circuit_above_the_maximum_is_rejected():
+    with violates("substation_scc_min_lte_max"):
+        f.make_substation(scc_max_mva=Decimal("200"), scc_min_mva=Decimal("250"))
+    with violates("substation_scc_min_lte_max"):
+        f.make_substation(scc_max_mva=Decimal("200"), scc_min_mva=Decimal("0"))
+
+
+def test_substation_short_circuit_may_be_unknown_or_one_sided():
+    f.make_substation(scc_max_mva=Decimal("200"))
+    f.make_substation(scc_max_mva=Decimal("200"), scc_min_mva=Decimal("200"))
+
+
+def test_substation_negative_upstream_ratio_is_rejected():
+    with violates("substation_scc_ratios"):
+        f.make_substation(scc_rx=Decimal("-0.1"))
+    with violates("substation_scc_ratios"):
+        f.make_substation(scc_x0x1=Decimal("0"))
+
+
+# The conductor catalogue
+
+
+def test_conductor_type_with_impossible_data_is_rejected():
+    with violates("conductor_section_gt0"):
+        f.make_conductor_type(section_mm2=Decimal("0"))
+    with violates("conductor_r20_gt0"):
+        f.make_conductor_type(r20_ohm_km=Decimal("0"), r_op_ohm_km=Decimal("0"))
+    with violates("conductor_r_op_gte_r20"):  # hotter conductors have more resistance
+        f.make_conductor_type(r_op_ohm_km=Decimal("0.3"))
+    with violates("conductor_temp_gte20"):
+        f.make_conductor_type(operating_temp_c=10)
+    with violates("conductor_impedances_gt0"):
+        f.make_conductor_type(x0_ohm_km=Decimal("0"))
+    with violates("conductor_ampacity_gt0"):
+        f.make_conductor_type(ampacity_a=0)
+
+
+def test_duplicate_conductor_code_is_rejected():
+    conductor = f.make_conductor_type()
+    with violates("network_conductortype_code_key"):
+        f.make_conductor_type(code=conductor.code)
+
+
 def test_power_transformer_without_capacity_is_rejected():
     with violates("power_tr_capacity_gt0"):
         f.make_power_transformer(capacity_mva=0)
@@ -287,6 +330,23 @@ def test_duplicate_transformer_plate_for_the_same_distributor_is_rejected():
 def test_transformer_without_capacity_is_rejected():
     with violates("transformer_kva_gt0"):
         f.make_transformer(capacity_kva=0)
+
+
+@pytest.mark.parametrize("vk", ["0", "30", "-1"])
+def test_transformer_short_circuit_voltage_out_of_range_is_rejected(vk):
+    with violates("transformer_vk_range"):
+        f.make_transformer(vk_percent=Decimal(vk))
+
+
+@pytest.mark.parametrize("group", ["Dy", "dyn11", "Dyn12", "YNd", "Xyz1", "Dyn 11"])
+def test_transformer_with_a_malformed_vector_group_is_rejected(group):
+    with violates("transformer_vector_group"):
+        f.make_transformer(vector_group=group)
+
+
+@pytest.mark.parametrize("group", ["", "Dyn1", "Dyn11", "YNyn0", "Yzn11", "YNd5", "Ii0", "Ii6"])
+def test_transformer_vector_groups_of_iec_60076_are_accepted(group):
+    f.make_transformer(vector_group=group, vk_percent=Decimal("4"))
 
 
 def test_transformer_with_unknown_phases_is_rejected():

@@ -147,7 +147,8 @@ def edit(kind: str, n: int) -> None:
             cur.execute("UPDATE network_pole SET material = %s WHERE id %% 2 = 0", [f"m{n}"])
     elif kind == "truncate_spans":
         with connection.cursor() as cur:
-            cur.execute("TRUNCATE network_span")
+            # Equipment references the span it switches: truncated with the spans.
+            cur.execute("TRUNCATE network_span, network_equipment, network_equipmentsetting")
         f.make_span(feeder=feeder)
 
 

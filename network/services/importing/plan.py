@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any, NamedTuple
 
 from geo.models import Comuna
-from network.models import Distributor, Feeder, Substation
+from network.models import ConductorType, Distributor, Feeder, Substation
 from network.models import Transformer as DistributionTransformer
 from vnr.models import VnrCode
 
@@ -128,6 +128,7 @@ class Planner:
 
     def build(self) -> Plan:
         self._vnr()
+        self._conductor_types()
         for entity in self.layers:
             self._rules(entity)
             self._unique_keys(entity)
@@ -180,6 +181,29 @@ class Planner:
                     row.values["vnr"] = known[spec.fallback]
                 else:
                     self.drop(row, "vnr", f"código VNR desconocido {code}")
+
+    def _conductor_types(self) -> None:
+        """Spans' conductor types are catalogue codes: an unknown one is imported without a
+        type (its feeder then has no short circuit nor capacity, and says why)."""
+        layer = self.layers.get("spans")
+        if layer is None or "conductor_type" not in self.mapping.entities["spans"].fields:
+            return
+        codes = {r.values["conductor_type"] for r in layer.rows.values()} - {None, ""}
+        known = dict(ConductorType.objects.filter(code__in=codes).values_list("code", "id"))
+        for row in layer.rows.values():
+            code = row.values.get("conductor_type")
+            if code in known:
+                row.values["conductor_type"] = known[code]
+            else:
+                if code:
+                    self.warn(
+                        row,
+                        "conductor",
+                        f"tipo de conductor {code} no está en el catálogo de conductores",
+                        "importada sin tipo de conductor (su alimentador queda sin cálculo de "
+                        "capacidad)",
+                    )
+                row.values["conductor_type"] = None
 
     def _rules(self, entity: str) -> None:
         """The model's check constraints, so that the database never has to refuse a row."""
@@ -556,8 +580,13 @@ class Planner:
                     bay = a is None or a in self.busbar_of
                     values["from_pole"] = None if bay else Ref("poles", a)
                     values["to_pole"] = Ref("poles", b)
-                if entity == "equipment" and row.values.get("pole") in self.busbar_of:
-                    values["pole"] = None
+                if entity == "equipment":
+                    if row.values.get("pole") in self.busbar_of:
+                        values["pole"] = None
+                    if "span" in row.extra:  # the span it switches, if it was kept
+                        span = row.extra["span"]
+                        kept = span is not None and span in self.rows("spans")
+                        values["span"] = Ref("spans", span) if kept else None
                 if "feeder" in values and not isinstance(values["feeder"], Ref):
                     values["feeder"] = Ref("feeders", values["feeder"])
                 geometry = self.mapping.entities[entity].target.geometry
