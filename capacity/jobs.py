@@ -6,26 +6,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from django import forms
-from django.db import transaction
 
 from core import jobs
 
 
-class _RollBack(Exception):
-    pass
-
-
 def queue_fields() -> dict[str, forms.Field]:
-    from network.models import Distributor
+    from network.forms import distributor_field
 
-    return {
-        "distribuidora": forms.ChoiceField(
-            label="Distribuidora",
-            choices=[("", "—")]
-            + [(d.code, f"{d.code} · {d.name}") for d in Distributor.objects.order_by("code")],
-            required=True,
-        )
-    }
+    return {"distribuidora": distributor_field()}
 
 
 def _queue(job, progress, checking: bool) -> jobs.Outcome:
@@ -33,20 +21,14 @@ def _queue(job, progress, checking: bool) -> jobs.Outcome:
 
     distributor = (job.options or {}).get("distribuidora") or ""
     progress(0.1, "Importando la cola de conexión")
-    box = {}
+    path = Path(job.file.path)
     try:
         if checking:
-            try:
-                with transaction.atomic():
-                    box["result"] = import_queue(Path(job.file.path), distributor)
-                    raise _RollBack
-            except _RollBack:
-                pass
+            result = jobs.dry_run(lambda: import_queue(path, distributor))
         else:
-            box["result"] = import_queue(Path(job.file.path), distributor)
+            result = import_queue(path, distributor)
     except QueueImportError as exc:
         return jobs.Outcome(False, f"Rechazado, no se guardó nada: {exc}", written=False)
-    result = box["result"]
     return jobs.Outcome(
         ok=True if checking else result.exit_code == EXIT_OK,
         summary=result.summary() + (" (simulación: no se guardó nada)" if checking else ""),

@@ -47,6 +47,25 @@ class JobKind:
 KINDS: dict[str, JobKind] = {}
 
 
+class _RollBack(Exception):
+    """The end of a dry run: everything the step wrote is undone."""
+
+
+def dry_run(run):
+    """Run `run()` inside a transaction and roll it back; return what it returned (a kind's
+    check: the same import as the application, leaving nothing behind)."""
+    from django.db import transaction
+
+    box = {}
+    try:
+        with transaction.atomic():
+            box["result"] = run()
+            raise _RollBack
+    except _RollBack:
+        pass
+    return box["result"]
+
+
 def register(kind: JobKind) -> None:
     KINDS[kind.code] = kind
 

@@ -14,26 +14,8 @@ import hashlib
 from pathlib import Path
 
 from django import forms
-from django.db import transaction
 
 from core import jobs
-
-
-class _RollBack(Exception):
-    """The end of a dry run: everything the step wrote is undone."""
-
-
-def _dry(run):
-    """Run `run()` inside a transaction and roll it back; return what it returned."""
-    box = {}
-    try:
-        with transaction.atomic():
-            box["result"] = run()
-            raise _RollBack
-    except _RollBack:
-        pass
-    return box["result"]
-
 
 # --- Readings ------------------------------------------------------------------------------
 
@@ -108,7 +90,7 @@ def _reading_outcome(result, checking: bool) -> jobs.Outcome:
 
 
 def check_readings(job, progress) -> jobs.Outcome:
-    return _reading_outcome(_dry(lambda: _ingest(job, progress)), checking=True)
+    return _reading_outcome(jobs.dry_run(lambda: _ingest(job, progress)), checking=True)
 
 
 def apply_readings(job, progress) -> jobs.Outcome:
@@ -131,16 +113,9 @@ READINGS = jobs.JobKind(
 
 
 def billing_fields() -> dict[str, forms.Field]:
-    from network.models import Distributor
+    from network.forms import distributor_field
 
-    return {
-        "distribuidora": forms.ChoiceField(
-            label="Distribuidora",
-            choices=[("", "—")]
-            + [(d.code, f"{d.code} · {d.name}") for d in Distributor.objects.order_by("code")],
-            required=True,
-        )
-    }
+    return {"distribuidora": distributor_field()}
 
 
 def _pdf_hashes(directory: Path) -> list[str]:
@@ -179,7 +154,7 @@ def _billing(job, progress, checking: bool) -> jobs.Outcome:
     progress(0.1, "Importando la facturación")
     try:
         if checking:
-            result = _dry(lambda: import_billing(directory, distributor))
+            result = jobs.dry_run(lambda: import_billing(directory, distributor))
             # The PDFs the dry run copied into the store belong to no row now.
             remove_files(_pdf_hashes(directory))
         else:

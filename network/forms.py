@@ -11,7 +11,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
 from geo.models import Comuna, Region
-from network.models import Feeder, Substation, Transformer
+from network.models import Distributor, Feeder, Substation, Transformer
 
 IDENTIFIER = RegexValidator(
     re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,29}$"),
@@ -223,4 +223,14 @@ class VnrSearchForm(forms.Form):
         max_length=30,
         validators=[IDENTIFIER],
         error_messages={"required": "Ingrese un código VNR."},
+    )
+
+
+def distributor_field() -> forms.ChoiceField:
+    """The distributor an import is for (the admin's import kinds that need one)."""
+    return forms.ChoiceField(
+        label="Distribuidora",
+        choices=[("", "—")]
+        + [(d.code, f"{d.code} · {d.name}") for d in Distributor.objects.order_by("code")],
+        required=True,
     )

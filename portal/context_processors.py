@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.conf import settings
 
 from accounts.permissions import (
+    sees_capacity_alarm,
     sees_every_customer,
     sees_metering_monitoring,
     sees_own_customer,
@@ -19,7 +20,25 @@ def portal(request) -> dict:
         "sees_customers": sees_every_customer(getattr(request, "user", None)),
         "sees_regulator_deliveries": sees_regulator_deliveries(getattr(request, "user", None)),
         "regulator_alarm": _RegulatorAlarm(getattr(request, "user", None)),
+        "capacity_alarm": _CapacityAlarm(getattr(request, "user", None)),
     }
+
+
+class _CapacityAlarm:
+    """The text of the capacity computation's alarm (a run failed, or none finished within
+    CAPACITY_MAX_AGE_HOURS), for the planners who answer for it; read only by the templates
+    that show it."""
+
+    def __init__(self, user):
+        self.user = user
+
+    @property
+    def text(self) -> str | None:
+        if not sees_capacity_alarm(self.user):
+            return None
+        from capacity.services.query import freshness
+
+        return freshness().alarm
 
 
 class _RegulatorAlarm:

@@ -326,18 +326,24 @@ def _make_power_transformers(
     for row in rows:
         capacity.setdefault(row.substation_id, []).append(float(row.capacity_mva))
     for substation in substations:
-        # Its own generator: the main one's sequence (and so the rest of the seed) unchanged.
-        local = random.Random(f"scc-{substation.code}")
-        sizes = capacity[substation.pk]
-        hv = {66: 1500, 110: 3000, 154: 4500, 220: 6000}[int(substation.high_voltage_kv)]
-        hv *= local.uniform(0.7, 1.3)
-        scc_max = 1 / (1 / hv + 0.10 / max(sizes))
-        scc_min = 1 / (1 / (0.6 * hv) + 0.10 / min(sizes))
-        substation.scc_max_mva = Decimal(f"{scc_max:.1f}")
-        substation.scc_min_mva = Decimal(f"{scc_min:.1f}")
-        substation.scc_rx = Decimal(f"{local.uniform(0.07, 0.12):.2f}")
+        values = upstream_short_circuit(
+            substation.code, substation.high_voltage_kv, capacity[substation.pk]
+        )
+        substation.scc_max_mva, substation.scc_min_mva, substation.scc_rx = values
     Substation.objects.bulk_update(substations, ["scc_max_mva", "scc_min_mva", "scc_rx"])
     return len(rows)
+
+
+def upstream_short_circuit(code: str, high_voltage_kv, sizes_mva: list[float]):
+    """(Scc max MVA, Scc min MVA, R/X) at a synthetic substation's MV busbar."""
+    # Its own generator: the main one's sequence (and so the rest of the seed) unchanged.
+    local = random.Random(f"scc-{code}")
+    hv = {66: 1500, 110: 3000, 154: 4500, 220: 6000}[int(high_voltage_kv)]
+    hv *= local.uniform(0.7, 1.3)
+    scc_max = 1 / (1 / hv + 0.10 / max(sizes_mva))
+    scc_min = 1 / (1 / (0.6 * hv) + 0.10 / min(sizes_mva))
+    rx = local.uniform(0.07, 0.12)
+    return Decimal(f"{scc_max:.1f}"), Decimal(f"{scc_min:.1f}"), Decimal(f"{rx:.2f}")
 
 
 def _flush(batch: list[FeederRows], counts: dict[str, int]) -> None:

@@ -466,7 +466,7 @@ class NetworkGenerator:
                 "Dyn1" if kind == "trifasico" else "Ii0", mt, secondary, kind,
                 rng.choice(phase_options), ewkt_point(lon, lat),
                 self.vnr[f"{vnr_prefix}-{kva}"], smmc,
-                "Dyn1" if kind == "trifasico" else "Ii0", _vk_percent(kva),
+                "Dyn1" if kind == "trifasico" else "Ii0", vk_percent(kva),
             ))  # fmt: skip
             rows.poles[index] = rows.poles[index][:7] + (secondary,) + rows.poles[index][8:]
             if smmc:
@@ -523,7 +523,7 @@ class NetworkGenerator:
         )  # fmt: skip
 
 
-def _vk_percent(kva: float) -> float:
+def vk_percent(kva: float) -> float:
     """Short-circuit voltage of a distribution transformer by rating (NCh 2031 / IEC 60076-5
     minimums: 4 % up to 630 kVA; small single-phase units lower)."""
     return 3.0 if kva <= 25 else 3.5 if kva <= 75 else 4.0

@@ -212,3 +212,37 @@ def test_a_failed_run_is_recorded_with_its_error_and_keeps_what_it_finished(impo
     assert run.error == "FloatingPointError: matriz singular"
     assert run.finished_at is not None
     assert PoleCapacity.objects.count() == kept
+
+
+def test_the_import_keeps_the_span_each_switch_opens_so_a_loop_inside_a_feeder_is_cut(imported):
+    from network.models import Equipment
+
+    switch = Equipment.objects.select_related("span", "pole").get(code="S14")
+    assert switch.operating_mode == "Normalmente abierto"
+    assert (switch.span.code, switch.pole.plate) == ("L8", "B129")
+    # L8 joins two poles of one feeder: only the open switch makes the feeder radial.
+    assert switch.span.from_pole.feeder_id == switch.span.to_pole.feeder_id
+    Equipment.objects.filter(pk=switch.pk).update(span=None)
+    compute(trigger="prueba")
+    state = FeederCapacity.objects.get(feeder=switch.feeder)
+    assert state.status == FeederCapacity.Status.MISSING
+    # The walk opens the loop somewhere (L8 or the span it closes against), and says so.
+    (text,) = state.missing
+    assert text.startswith("lazos cerrados (ningún equipo normalmente abierto los corta): L")
+    assert not PoleCapacity.objects.filter(feeder=switch.feeder).exists()
+
+
+def test_the_command_computes_the_network_or_the_feeders_named(imported):
+    import io
+
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    out = io.StringIO()
+    call_command("compute_capacity", stdout=out)
+    assert "175 postes, 0 sin datos suficientes" in out.getvalue()
+    feeder = Feeder.objects.order_by("code").first()
+    call_command("compute_capacity", "--feeder", feeder.code, stdout=out)
+    assert Run.objects.order_by("-pk").first().scope == Run.Scope.FEEDERS
+    with pytest.raises(CommandError, match="alimentadores desconocidos: NADA"):
+        call_command("compute_capacity", "--feeder", "NADA")

@@ -144,3 +144,16 @@ def test_the_downloads_stream_every_row_uncapped_in_csv_and_geojson(public_clien
     assert AccessLog.objects.filter(reference__startswith="API capacidad (descarga)").exists()
     assert public_client.get(url, {"formato": "xls"}).status_code == 400
     assert public_client.get(url, {"alimentador": "x"}).status_code == 404
+
+
+def test_a_failed_run_raises_an_alarm_for_planners_on_every_page_and_in_the_admin(
+    client, planner, public_user, feeder
+):
+    Run.objects.create(scope="completo", trigger="prueba", status=Run.Status.FAILED,
+                       error="MemoryError: sin memoria")  # fmt: skip
+    client.force_login(planner)
+    for url in (reverse("network:search"), "/admin/"):
+        html = client.get(url).content.decode()
+        assert "Alarma de capacidad" in html and "falló: MemoryError: sin memoria" in html, url
+    client.force_login(public_user)
+    assert "Alarma de capacidad" not in client.get(reverse("network:search")).content.decode()
