@@ -5,6 +5,11 @@ legend, click to inspect, search box, distance tool. Its permalink is the page's
 string (`lat`, `lon`, `z`, `sel=<kind>:<pk>`), so IMPRIMIR prints the view and GUARDAR renders
 that same view on the server as a static map. `map_search` answers the search box in JSON.
 `feeder_kmz` downloads a feeder's KMZ plan (SPEC point 4).
+
+Beyond the network (network.layers.OVERLAYS): región and comuna boundaries under it, the poles
+coloured by available capacity over it; and the search box reads coordinates too (decimal,
+degrees-minutes-seconds, UTM: maps.lib.coordinates), answering the point with the poles
+nearest it and their capacity.
 """
 
 from __future__ import annotations
@@ -24,9 +29,15 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_safe
 
 from accounts.pages import PortalPage, log_access
+from capacity.models import Criterion, PoleCapacity
+from capacity.services.query import CLASSES, capacity_class, freshness
 from core import pdf
+from core.numbers import number
+from geo.lib.utm import to_utm
+from maps import services
 from maps.drawing import render_static_svg
 from maps.kmz import CONTENT_TYPE, is_stale, kmz_path, write_kmz
+from maps.lib import coordinates
 from maps.tiles import services as tiles
 from maps.tiles.snapshot import view_bbox, view_layers
 from network import layers as registry
@@ -47,6 +58,48 @@ def _style(layer: registry.Layer) -> dict:
     return {"kind": "point", "color": layer.color, "radius": layer.radius}
 
 
+def _entry(layer: registry.Layer) -> dict:
+    """A layer as the map script and the legend read it."""
+    return {
+        "name": layer.code,
+        "label": layer.name,
+        "minZoom": layer.min_zoom,
+        "maxZoom": layer.max_zoom,
+        **_style(layer),
+    }
+
+
+def _tile_url(name: str) -> str:
+    url = reverse("tiles:tile", args=[name, 0, 0, 0])
+    return url.replace("/0/0/0.mvt", "/{z}/{x}/{y}.mvt")
+
+
+def _capacity_config() -> dict:
+    """The capacity layer's classes (capacity.services.query.CLASSES: thresholds and labels)
+    and the words its popups use."""
+    classes = [
+        {"code": code, "label": label, "low": low, "high": high,
+         "color": registry.CAPACITY_COLORS[code]}
+        for code, label, low, high in CLASSES
+    ]  # fmt: skip
+    classes.append(
+        {
+            "code": registry.CAPACITY_NO_DATA,
+            "label": "Sin datos suficientes",
+            "low": None,
+            "high": None,
+            "color": registry.CAPACITY_COLORS[registry.CAPACITY_NO_DATA],
+        }
+    )
+    return {
+        "classes": classes,
+        "criteria": dict(Criterion.choices),
+        "units": {c.value: PoleCapacity(criterion=c.value).limit_unit for c in Criterion},
+        "limits": dict(PoleCapacity.Limit.choices),
+        "noData": {"sin_datos": "Sin datos suficientes", "sin_calculo": "Sin cálculo de capacidad"},
+    }
+
+
 POINT_ZOOM = {"subestacion": 14, "transformador": 17, "poste": 18, "equipo": 17, "vano": 17}
 
 
@@ -60,7 +113,7 @@ def _asset_url(feeder_id: int, kind: str, code: str) -> str:
     return f"{reverse('network:feeder', args=[feeder_id])}?{query}#buscar-activo"
 
 
-def _result(kind: str, pk: int, label: str, geom: GEOSGeometry, url: str) -> dict:
+def _result(kind: str, pk: int, label: str, geom: GEOSGeometry, url: str, as_of=None) -> dict:
     if geom.geom_type == "Point":
         point = geom
     elif geom.geom_type == "LineString":
@@ -78,39 +131,124 @@ def _result(kind: str, pk: int, label: str, geom: GEOSGeometry, url: str) -> dic
         "bbox": [round(v, 7) for v in (west, south, east, north)],
         "zoom": POINT_ZOOM.get(kind),
         "url": url,
+        "as_of": as_of.strftime("%d/%m/%Y") if as_of else None,
     }
 
 
 def _substation(s: Substation) -> dict:
     url = reverse("network:substation", args=[s.pk])
-    return _result("subestacion", s.pk, f"Subestación {s.code} {s.name}", s.location, url)
+    label = f"Subestación {s.code} {s.name}"
+    return _result("subestacion", s.pk, label, s.location, url, s.as_of)
 
 
 def _feeder(f: Feeder) -> dict:
     geom = f.outline or Substation.objects.get(pk=f.substation_id).location
     url = reverse("network:feeder", args=[f.pk])
-    return _result("alimentador", f.pk, f"Alimentador {f.code} {f.name}", geom, url)
+    return _result("alimentador", f.pk, f"Alimentador {f.code} {f.name}", geom, url, f.as_of)
 
 
 def _transformer(t: Transformer) -> dict:
     label = f"Transformador {t.code} · placa {t.plate}"
     url = reverse("network:transformer", args=[t.pk])
-    return _result("transformador", t.pk, label, t.location, url)
+    return _result("transformador", t.pk, label, t.location, url, t.as_of)
 
 
 def _pole(p: Pole) -> dict:
     label = f"Poste {p.plate} · alimentador {p.feeder.code}"
-    return _result("poste", p.pk, label, p.location, _asset_url(p.feeder_id, "poste", p.plate))
+    url = _asset_url(p.feeder_id, "poste", p.plate)
+    return _result("poste", p.pk, label, p.location, url, p.as_of)
 
 
 def _span(s: Span) -> dict:
     label = f"Vano {s.code} · alimentador {s.feeder.code}"
-    return _result("vano", s.pk, label, s.geom, _asset_url(s.feeder_id, "vano", s.code))
+    url = _asset_url(s.feeder_id, "vano", s.code)
+    return _result("vano", s.pk, label, s.geom, url, s.as_of)
 
 
 def _equipment(e: Equipment) -> dict:
     label = f"{e.get_kind_display()} {e.code} · alimentador {e.feeder.code}"
-    return _result("equipo", e.pk, label, e.location, _asset_url(e.feeder_id, "equipo", e.code))
+    url = _asset_url(e.feeder_id, "equipo", e.code)
+    return _result("equipo", e.pk, label, e.location, url, e.as_of)
+
+
+# --- coordinates ----------------------------------------------------------------------------
+
+POINT_KIND = "punto"  # a coordinate typed in the search box: no asset, no `sel`
+
+
+def _near_pole(p: services.NearPole) -> dict:
+    capacity = None
+    if p.remaining_mw is not None:
+        capacity = {
+            "remaining_mw": round(p.remaining_mw, 3),
+            "hosting_mw": round(p.hosting_mw, 3),
+            "class": capacity_class(p.remaining_mw),
+            "criterion": p.criterion,
+            "criterion_label": p.criterion_label,
+            "run": services.run_label(p.run_id, p.run_started),
+            "stale": p.stale,
+        }
+    return {
+        "id": p.id,
+        "plate": p.plate,
+        "lon": round(p.lon, 7),
+        "lat": round(p.lat, 7),
+        "distance_m": round(p.distance_m, 1),
+        "feeder": {"id": p.feeder_id, "code": p.feeder_code},
+        "as_of": p.as_of.strftime("%d/%m/%Y"),
+        "url": _asset_url(p.feeder_id, "poste", p.plate),
+        "capacity": capacity,
+        "no_data": p.no_data,
+    }
+
+
+def point_result(point: coordinates.Coordinate) -> dict:
+    """The search box's answer for a coordinate: the map's result (kind `punto`), framing the
+    point and its nearest poles, and those poles with their distance and capacity."""
+    utm = to_utm(point.lon, point.lat)
+    near = services.nearest_poles(point.lon, point.lat)
+    lons = [point.lon, *(p.lon for p in near)]
+    lats = [point.lat, *(p.lat for p in near)]
+    km = number(services.NEAREST_RADIUS_M / 1000, 0)
+    if near:
+        message = (
+            f"{len(near)} poste{'s' if len(near) > 1 else ''} más cercano"
+            f"{'s' if len(near) > 1 else ''} a menos de {km} km."
+        )
+    else:
+        message = f"No hay postes a menos de {km} km de este punto."
+    return {
+        "kind": POINT_KIND,
+        "layer": registry.POLES.code,
+        "id": None,
+        "label": f"Punto {point.label}",
+        "lon": round(point.lon, 7),
+        "lat": round(point.lat, 7),
+        "bbox": [round(v, 7) for v in (min(lons), min(lats), max(lons), max(lats))],
+        # One pole, or none: its street; more: the frame around them (the script's fitBounds).
+        "zoom": 17 if len(near) <= 1 else None,
+        "url": "",
+        "point": {
+            "lat": round(point.lat, 7),
+            "lon": round(point.lon, 7),
+            "form": point.form,
+            "utm": {
+                "zone": utm.zone_label,
+                "easting": round(utm.x),
+                "northing": round(utm.y),
+            },
+        },
+        "nearest": [_near_pole(p) for p in near],
+        "radius_m": services.NEAREST_RADIUS_M,
+        "message": message,
+    }
+
+
+def _coordinate(term: str) -> dict | None:
+    """The point `term` writes (as point_result), None when it is not a coordinate; raises
+    coordinates.CoordinateError for a malformed one or one out of Chile."""
+    point = coordinates.parse(term)
+    return point_result(point) if point else None
 
 
 def _sources():
@@ -185,14 +323,27 @@ def map_search(request: HttpRequest) -> JsonResponse:
         log_access(request, selection[0], result["label"])
         return JsonResponse(result)
     term = request.GET.get("q", "").strip()
+    try:
+        point = _coordinate(term)
+    except coordinates.CoordinateError as error:
+        point, problem = None, str(error)
+    else:
+        problem = None
+    if point is not None:
+        log_access(request, "busqueda", f"mapa: {term[:80]}")
+        return JsonResponse(point)
     if not TERM.match(term):
         return JsonResponse(
-            {"error": "Escriba un id, una placa o un número de cliente (hasta 60 caracteres)."},
+            {"error": problem or "Escriba un id, una placa, un número de cliente (hasta 60 "
+             "caracteres) o una coordenada."},
             status=400,
-        )
+        )  # fmt: skip
     log_access(request, "busqueda", f"mapa: {term}")
     result = locate(term)
     if result is None:
+        # A term that looked like a coordinate and is no asset: the coordinate's problem.
+        if problem:
+            return JsonResponse({"error": problem}, status=400)
         return JsonResponse({"error": f"No se encontró «{term}»."}, status=404)
     return JsonResponse(result)
 
@@ -225,33 +376,50 @@ class MapView(PortalPage):
             return None
         return {"lat": lat, "lon": lon, "z": int(z)}
 
+    @staticmethod
+    def found(query: str) -> tuple[dict | None, str]:
+        """The search in the address (a coordinate, or an id): (result, status line)."""
+        try:
+            point = _coordinate(query)
+        except coordinates.CoordinateError as error:
+            point, problem = None, str(error)
+        else:
+            problem = None
+        if point is not None:
+            return point, f"{point['label']}: {point['message']}"
+        selected = locate(query) if TERM.match(query) else None
+        if selected:
+            return selected, selected["label"]
+        return None, problem or f"No se encontró «{query[:60]}»."
+
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         params = self.request.GET
         selected, message = None, ""
         query = params.get("q", "").strip()
         if query:
-            selected = locate(query) if TERM.match(query) else None
-            message = selected["label"] if selected else f"No se encontró «{query[:60]}»."
+            selected, message = self.found(query)
         elif params.get("sel"):
             selection = _selection(params["sel"])
             selected = describe(*selection) if selection else None
         extent = Substation.objects.aggregate(extent=Extent("location"))["extent"] or CHILE
         view = self.view()
-        layers = [
-            {
-                "name": layer.name,
-                "label": layer.label,
-                "minZoom": layer.min_zoom,
-                "maxZoom": layer.max_zoom,
-                **_style(registry.LAYERS[layer.name]),
-            }
-            for layer in tiles.LAYERS.values()
+        layers = [_entry(registry.LAYERS[code]) for code in tiles.NETWORK]
+        overlays = [
+            {**_entry(layer), "partOf": registry.PART_OF.get(layer.code)}
+            for layer in registry.OVERLAYS.values()
         ]
         config = {
-            "tiles": reverse("tiles:tile", args=[tiles.COMPOSITE, 0, 0, 0]).replace(
-                "/0/0/0.mvt", "/{z}/{x}/{y}.mvt"
-            ),
+            "tiles": _tile_url(tiles.COMPOSITE),
+            "underlay": _tile_url(registry.UNDERLAY),
+            "overlay": _tile_url(registry.OVERLAY),
+            "overlays": overlays,
+            "capacity": _capacity_config(),
+            "boundaries": {
+                "comunaColor": registry.COMUNA_COLOR,
+                "comunaLineZoom": registry.COMUNA_LINE_ZOOM,
+                "comunaLabelZoom": registry.COMUNA_LABEL_ZOOM,
+            },
             "search": reverse("maps:search"),
             "base": (
                 {
@@ -280,10 +448,14 @@ class MapView(PortalPage):
             "extent": [round(v, 6) for v in extent],
             "view": view,
             "selected": selected,
+            "query": query,
         }
         context.update(
             config=config,
             layers=layers,
+            overlays=[entry for entry in overlays if not entry["partOf"]],
+            capacity_legend=config["capacity"]["classes"],
+            boundaries=config["boundaries"],
             equipment_legend=[
                 (category.label, registry.EQUIPMENT_STYLE[category][0])
                 for category in Equipment.Category
@@ -291,6 +463,10 @@ class MapView(PortalPage):
             query=query,
             message=message,
             selected=selected,
+            point=selected if selected and selected["kind"] == POINT_KIND else None,
+            nearest_poles=services.NEAREST_POLES,
+            nearest_km=services.NEAREST_RADIUS_M // 1000,
+            cap_freshness=freshness(),  # the banner of a late or failed capacity run
         )
         if pdf.wants_pdf(self.request):
             context.update(self.snapshot(view, selected, extent))

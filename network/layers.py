@@ -50,7 +50,44 @@ LAYERS: dict[str, Layer] = {
     layer.code: layer for layer in (FEEDERS, SPANS, POLES, TRANSFORMERS, EQUIPMENT, SUBSTATIONS)
 }
 COMPOSITE = "red"  # every layer shown at the zoom, in one tile; the same word in both languages
-CODE_OF_SLUG = {layer.slug: code for code, layer in LAYERS.items()}
+
+# Layers of the map page only, over and under the network (not in the admin widget, the detail
+# maps or the KMZ plans). Región and comuna boundaries under the network; their names (`places`,
+# switched with the boundaries) and the poles coloured by available capacity over it. Comuna
+# lines from z8, their names from z11, where most are legible.
+BOUNDARIES = Layer("boundaries", "limites", "Regiones y comunas", "Límite regional", "line",
+                   "#7b5ea7", 3, weight=1.6)  # fmt: skip
+PLACES = Layer("places", "nombres", "Nombres de regiones y comunas", "Nombres", "point",
+               "#3f3356", 5, radius=0)  # fmt: skip
+# From z14, with the spans: a feeder's dots then show where along it a PMGD still fits.
+CAPACITY = Layer("capacity", "capacidad", "Capacidad disponible", "Capacidad disponible",
+                 "point", "#2e7d32", 14, radius=4)  # fmt: skip
+OVERLAYS: dict[str, Layer] = {layer.code: layer for layer in (BOUNDARIES, CAPACITY, PLACES)}
+COMUNA_COLOR = "#a393c4"
+COMUNA_LINE_ZOOM = 8
+COMUNA_LABEL_ZOOM = 11
+REGION_LABEL_MAX_ZOOM = 10
+# Drawn with another layer and switched with it: not in the switcher nor in the legend.
+PART_OF = {PLACES.code: BOUNDARIES.code}
+# The overlays' tiles: the boundaries under the network's, capacity and names over them.
+UNDERLAY = BOUNDARIES.code
+OVERLAY = "capas"
+COMPOSITES: dict[str, tuple[str, ...]] = {
+    COMPOSITE: tuple(LAYERS),
+    OVERLAY: (CAPACITY.code, PLACES.code),
+}
+# Available capacity classes (the codes of capacity.services.query.CLASSES, which holds the
+# thresholds) -> colour. Poles without a result (their feeder lacks data, or was not computed)
+# are grey: never coloured as if they had capacity.
+CAPACITY_NO_DATA = "sin_datos"
+CAPACITY_COLORS: dict[str, str] = {
+    "baja": "#d32f2f",
+    "media": "#f0a202",
+    "alta": "#2e7d32",
+    CAPACITY_NO_DATA: "#9e9e9e",
+}
+
+CODE_OF_SLUG = {layer.slug: code for code, layer in (LAYERS | OVERLAYS).items()}
 
 # The access log's and the permalinks' word for an asset -> its layer.
 KIND_OF_LAYER = {
@@ -61,6 +98,7 @@ KIND_OF_LAYER = {
     "spans": "vano",
     "equipment": "equipo",
 }
+
 
 # Equipment categories (network.models.Equipment.Category values) -> (colour, shape); shapes
 # tell them apart in black-and-white prints too.
@@ -82,9 +120,9 @@ PURCHASE_NODE_COLOR = "#111111"
 
 
 def layer_code(name: str) -> str | None:
-    """The code of a layer named in a URL by its code or its Spanish slug (or the composite);
+    """The code of a layer named in a URL by its code or its Spanish slug (or a composite);
     None for a name we do not know."""
-    if name in LAYERS or name == COMPOSITE:
+    if name in LAYERS or name in OVERLAYS or name in COMPOSITES:
         return name
     return CODE_OF_SLUG.get(name)
 

@@ -16,6 +16,7 @@ render, milliseconds). `clear()` empties the cache, e.g. after a bulk import.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import psycopg
@@ -133,11 +134,16 @@ def get_or_render(layer: str, z: int, x: int, y: int) -> tuple[str, bytes]:
     return fetched.etag, fetched.data
 
 
-def invalidate_area(bbox: tuple[float, float, float, float]) -> int:
-    """Delete every cached tile, of every layer and zoom, whose envelope (grown by the tile
-    buffer) touches the lon/lat box (west, south, east, north); return how many went."""
+def invalidate_area(
+    bbox: tuple[float, float, float, float],
+    layers: Iterable[str] | None = None,
+    min_zoom: int = 0,
+) -> int:
+    """Delete every cached tile, of every layer (or of `layers` only) and zoom (from
+    `min_zoom`), whose envelope (grown by the tile buffer) touches the lon/lat box (west,
+    south, east, north); return how many went."""
     clauses, params = [], []
-    for z in range(CACHE_MAX_ZOOM + 1):
+    for z in range(min_zoom, CACHE_MAX_ZOOM + 1):
         found = services.tile_range(bbox, z)
         if found is None:
             continue
@@ -146,9 +152,18 @@ def invalidate_area(bbox: tuple[float, float, float, float]) -> int:
         params += [z, x0, x1, y0, y1]
     if not clauses:
         return 0
+    sql = "DELETE FROM geo_tilecache WHERE (" + " OR ".join(clauses) + ")"
+    if layers is not None:
+        sql += " AND layer = ANY(%s)"
+        params.append(sorted(set(layers)))
     with connection.cursor() as cur:
-        cur.execute("DELETE FROM geo_tilecache WHERE " + " OR ".join(clauses), params)
+        cur.execute(sql, params)
         return cur.rowcount
+
+
+def layers_holding(code: str) -> list[str]:
+    """The tile layers whose tiles hold the layer `code`: itself and the composites with it."""
+    return [code, *(name for name, codes in services.COMPOSITES.items() if code in codes)]
 
 
 def clear() -> int:

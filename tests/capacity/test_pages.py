@@ -157,3 +157,10 @@ def test_a_failed_run_raises_an_alarm_for_planners_on_every_page_and_in_the_admi
         assert "Alarma de capacidad" in html and "falló: MemoryError: sin memoria" in html, url
     client.force_login(public_user)
     assert "Alarma de capacidad" not in client.get(reverse("network:search")).content.decode()
+
+
+def test_the_map_page_with_the_capacity_layer_has_the_banner_too(public_client, feeder):
+    Run.objects.create(scope="completo", trigger="prueba", status=Run.Status.FAILED,
+                       error="MemoryError: sin memoria")  # fmt: skip
+    html = public_client.get(reverse("maps:map")).content.decode()
+    assert "falló: MemoryError: sin memoria" in html

@@ -17,7 +17,7 @@ from network.models import Customer, Equipment, Feeder, Pole, Span, Substation, 
 
 pytestmark = pytest.mark.django_db
 
-SEARCH_KEYS = {"kind", "layer", "id", "label", "lon", "lat", "bbox", "zoom", "url"}
+SEARCH_KEYS = {"kind", "layer", "id", "label", "lon", "lat", "bbox", "zoom", "url", "as_of"}
 
 
 def search(client, **params):

@@ -93,6 +93,7 @@ def test_a_feeder_tile_holds_its_generalised_line_and_fields(public_client, demo
         "kind": feeder.kind,
         "kv": float(feeder.nominal_voltage_kv),
         "substation": feeder.substation.name,
+        "as_of": feeder.as_of.strftime("%d/%m/%Y"),
     }
 
 
