@@ -98,6 +98,7 @@ CAPTURED: tuple[Captured, ...] = (
     Captured("movimientos_remanente", "metering_remanentemovement"),
     Captured("contratos_eg", "metering_egcontract"),
     Captured("lecturas_registro", "metering_registerread"),
+    Captured("solicitudes_conexion", "capacity_connectionrequest"),
 )
 # Tables SEC does not receive whose columns records read: an update that changes one of them
 # re-sends the dependent records (regulator.dependencies; the others it lists are immutable).

@@ -21,9 +21,10 @@ from jsonschema import Draft202012Validator
 
 from regulator.records import ENTITIES, Column, Record, RecordType, record_type
 
-CONTRACT_VERSION = (
-    "1.1"  # 1.1: tipos_conductor; capacity data of spans, equipment, transformers, substations
-)
+# 1.1: tipos_conductor and solicitudes_conexion; the capacity data of spans (conductor type),
+# equipment (the span it switches), transformers (vk, vector group) and substations (upstream
+# short-circuit power).
+CONTRACT_VERSION = "1.1"
 SCHEMA_DIR = Path(__file__).parent / "schemas"
 # The schemas' identifiers; once published they are served at
 # /regulador/esquemas/v<major>/<file> on the portal's host (docs/regulator_contract.md).

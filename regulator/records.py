@@ -36,6 +36,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Coalesce
 
+from capacity.models import ConnectionRequest
 from demand.models import MonthlyDemand
 from metering.models import (
     BillingDocument,
@@ -534,6 +535,23 @@ RECORD_TYPES: tuple[RecordType, ...] = (
         # What §5 VIII shows: the reads of customers' meters (totalizers and feeder heads
         # reach SEC as monthly demands).
         where=Q(meter__kind="customer", meter__customer__isnull=False),
+    ),  # fmt: skip
+    RecordType(
+        "solicitudes_conexion",
+        ConnectionRequest,
+        "Solicitudes de conexión (cola PMGD)",
+        (
+            col("id"),
+            DISTRIBUTOR,
+            col("public_id"),
+            col("state"),
+            col("submitted_on"),
+            col("mw"),
+            col("pole=pole__plate"),
+            col("feeder=feeder__code"),
+            col("technology"),
+            AS_OF,
+        ),
     ),  # fmt: skip
 )
 

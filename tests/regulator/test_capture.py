@@ -78,6 +78,7 @@ def test_the_captured_tables_are_the_models_sec_receives():
             RemanenteMovement,
             EgContract,
             RegisterRead,
+            apps.get_model("capacity", "ConnectionRequest"),
         )
     }
     assert tables == expected
@@ -269,6 +270,31 @@ def test_the_billing_import_is_captured(customers, export):
         assert counts[(entity_of(model), "insert")] == model.objects.count() > 0, model.__name__
     # The PDFs themselves are files, not records: their table is not captured.
     assert not Change.objects.filter(aggregatetype__icontains="pdf").exists()
+
+
+def test_the_connection_queue_import_is_captured(tmp_path):
+    from capacity.models import ConnectionRequest
+    from capacity.services.queue import import_queue
+
+    pole = f.make_pole()
+    path = tmp_path / "cola.csv"
+    path.write_text(
+        "id_publico;estado;fecha_solicitud;potencia_mw;poste\n"
+        f"SC-1;en_estudio;2025-04-01;3;{pole.plate}\nSC-2;aprobada;2025-05-01;2;{pole.plate}\n",
+        encoding="utf-8",
+    )
+    import_queue(path, pole.distributor.code)
+    path.write_text(
+        "id_publico;estado;fecha_solicitud;potencia_mw;poste\n"
+        f"SC-1;conectada;2025-04-01;3;{pole.plate}\n",
+        encoding="utf-8",
+    )
+    import_queue(path, pole.distributor.code)
+
+    counts = tally()
+    assert counts[("solicitudes_conexion", "insert")] == 2
+    assert counts[("solicitudes_conexion", "update")] == 1
+    assert ConnectionRequest.objects.count() == 2
 
 
 def test_a_seed_captures_its_truncates_and_every_row_it_copies(catalogue, monkeypatch):

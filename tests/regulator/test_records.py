@@ -35,7 +35,7 @@ def test_schemas_are_valid_draft_2020_12(name):
 
 
 def test_every_entity_of_the_contract_has_its_own_name_and_model():
-    assert len(set(ENTITIES)) == len(RECORD_TYPES) == 18
+    assert len(set(ENTITIES)) == len(RECORD_TYPES) == 19
     assert len({rt.model for rt in RECORD_TYPES}) == len(RECORD_TYPES)
 
 
