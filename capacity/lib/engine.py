@@ -106,7 +106,8 @@ def short_circuit(f: Forest) -> ShortCircuit:
     f.prepare()
     s = f.sources
     un = f.at_root(s.un_kv)
-    warm = f.r_op / f.r20  # the same factor for the zero-sequence resistance
+    # The same factor for the zero-sequence resistance (1 on a node left without data).
+    warm = np.divide(f.r_op, f.r20, out=np.ones_like(f.r20), where=f.r20 > 0)
     z1_max_path = path_sum(f.length_km * (f.r20 + 1j * f.x), f.o)
     z1_min_path = path_sum(f.length_km * (f.r_op + 1j * f.x), f.o)
     z0_min_path = path_sum(f.length_km * (f.r0 * warm + 1j * f.x0), f.o)

@@ -73,7 +73,7 @@ def wait_for_tiles(page) -> None:
     )
 
 
-def test_capacity_popup_coordinate_search_and_pointer_readout(scene, live_server):
+def test_capacity_popup_coordinate_search_pointer_readout_and_phone_layout(scene, live_server):
     sync_api = pytest.importorskip("playwright.sync_api")
     pk, plate, lat, lon = scene["pole"]
     with sync_api.sync_playwright() as playwright:
@@ -152,12 +152,13 @@ def test_capacity_popup_coordinate_search_and_pointer_readout(scene, live_server
         js = page.evaluate(f"mapfirstUtm({u_lat}, {u_lon})")
         assert js["zone"] == "19S"
         assert abs(js["easting"] - east) < 1 and abs(js["northing"] - north) < 1
-        page.screenshot(path="/tmp/shots_map/browser_test_desktop.png")
         browser.close()
     assert outside == [] and refused == [] and errors == []
+    check_the_phone_layout(scene, live_server)
 
 
-def test_on_a_phone_the_corner_shows_the_centre_and_the_switchers_fold(scene, live_server):
+def check_the_phone_layout(scene, live_server):
+    """On a phone the corner shows the centre and the switchers fold."""
     sync_api = pytest.importorskip("playwright.sync_api")
     pk, plate, lat, lon = scene["pole"]
     with sync_api.sync_playwright() as playwright:
@@ -176,6 +177,5 @@ def test_on_a_phone_the_corner_shows_the_centre_and_the_switchers_fold(scene, li
         assert page.locator(".mapfirst-overlays input[name=capacity]").is_visible()
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= 360
-        page.screenshot(path="/tmp/shots_map/browser_test_phone.png", full_page=True)
         browser.close()
     assert outside == [] and refused == [] and errors == []

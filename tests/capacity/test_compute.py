@@ -246,3 +246,25 @@ def test_the_command_computes_the_network_or_the_feeders_named(imported):
     assert Run.objects.order_by("-pk").first().scope == Run.Scope.FEEDERS
     with pytest.raises(CommandError, match="alimentadores desconocidos: NADA"):
         call_command("compute_capacity", "--feeder", "NADA")
+
+
+def test_an_unknown_conductor_type_is_reported_and_its_feeder_left_without_data(
+    catalogue, oberrhein, tmp_path
+):
+    from tests.network.import_helpers import OBERRHEIN, read_report, run
+
+    ConductorType.objects.filter(code="ACSR-243").delete()  # the export's overhead lines
+    report = tmp_path / "informe.csv"
+    output, error = run(OBERRHEIN, "--source", oberrhein, "--report", report)
+    assert error is None, output
+    rows = [r for r in read_report(report) if r["control"] == "conductor"]
+    assert rows and all(r["gravedad"] == "aviso" for r in rows)
+    assert "tipo de conductor ACSR-243 no está en el catálogo" in rows[0]["motivo"]
+    lacking = Span.objects.filter(conductor_type__isnull=True)
+    assert {r["codigo"] for r in rows} == set(lacking.values_list("code", flat=True))
+
+    compute(trigger="prueba")
+    for feeder in Feeder.objects.filter(spans__in=lacking).distinct():
+        state = FeederCapacity.objects.get(feeder=feeder)
+        assert state.status == FeederCapacity.Status.MISSING
+        assert any(t.startswith("vanos sin tipo de conductor: L") for t in state.missing)
