@@ -254,10 +254,15 @@ class CapacityDownloadView(AccessLogged, APIView):
         name = "capacidad-red"
         feeder = request.GET.get("alimentador")
         if feeder:
-            if not feeder.isdigit() or not Feeder.objects.filter(pk=int(feeder)).exists():
+            code = (
+                Feeder.objects.filter(pk=int(feeder)).values_list("code", flat=True).first()
+                if feeder.isdigit() and len(feeder) <= 18  # beyond bigint: no such feeder
+                else None
+            )
+            if code is None:
                 raise NotFound(f"No se encontró alimentador con id {feeder}.")
             rows = rows.filter(feeder_id=int(feeder))
-            name = f"capacidad-alimentador-{Feeder.objects.get(pk=int(feeder)).code}"
+            name = f"capacidad-alimentador-{code}"
         keys = [key for key, _ in COLUMNS]
         stamp = timezone.localdate().isoformat()
         if fmt == "csv":

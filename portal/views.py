@@ -325,7 +325,7 @@ class TransformerDetailView(PortalPage):
             data_as_of=transformer.as_of,
             pdf_name=f"transformador-{transformer.code}",
             cap_pole=capacity.pole_capacity(transformer.pole_id),
-            cap_state=capacity.feeder_view(feeder).state,
+            cap_state=capacity.feeder_state(feeder),
             cap_freshness=capacity.freshness(),
             cap_sees_missing=sees_capacity_missing_data(self.request.user),
             **map_context(

@@ -105,8 +105,13 @@ class FeederView:
         return self.connected_eg_mw + self.connected_pmgd_mw
 
 
+def feeder_state(feeder: Feeder) -> FeederCapacity | None:
+    """The feeder's state in the computation (its run with it), without the summary."""
+    return FeederCapacity.objects.select_related("run").filter(feeder=feeder).first()
+
+
 def feeder_view(feeder: Feeder) -> FeederView:
-    state = FeederCapacity.objects.select_related("run").filter(feeder=feeder).first()
+    state = feeder_state(feeder)
     view = FeederView(state=state, run=state.run if state else None)
     rows = PoleCapacity.objects.filter(feeder=feeder)
     stats = rows.aggregate(

@@ -144,6 +144,7 @@ def test_the_downloads_stream_every_row_uncapped_in_csv_and_geojson(public_clien
     assert AccessLog.objects.filter(reference__startswith="API capacidad (descarga)").exists()
     assert public_client.get(url, {"formato": "xls"}).status_code == 400
     assert public_client.get(url, {"alimentador": "x"}).status_code == 404
+    assert public_client.get(url, {"alimentador": "9" * 30}).status_code == 404
 
 
 def test_a_failed_run_raises_an_alarm_for_planners_on_every_page_and_in_the_admin(
