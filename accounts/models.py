@@ -115,6 +115,8 @@ class AccessLog(models.Model):
         PDF = "pdf", "Descarga PDF"
         CUSTOMER = "cliente", "Cliente"
         MONITORING = "balances", "Balances y alarmas"
+        VEE = "vee", "Validación de lecturas (VEE)"
+        METERING_POINTS = "puntos_medicion", "Puntos de medición"
         DOCUMENT = "documento", "Descarga de documento"
         DATA_EXPORT = "mis_datos", "Descarga de datos personales"
         REGULATOR_FEED = "lote_sec", "Descarga de lote para la SEC"

@@ -58,6 +58,11 @@ def sees_metering_monitoring(user) -> bool:
     return is_registered(user) and (user.is_staff or user.is_planner or user.is_sec)
 
 
+def edits_vee(user) -> bool:
+    """Accepting estimates and entering manual values: the planners (SEC reads only)."""
+    return is_registered(user) and (user.is_planner or user.is_superuser)
+
+
 def reads_demand_response(user, permission: str) -> bool:
     """DR programs, events and states: SEC, planners, and accounts given `permission` (CIS)."""
     return is_registered(user) and (user.is_sec or user.is_planner or user.has_perm(permission))
@@ -127,6 +132,11 @@ def sees_capacity_missing_data(user) -> bool:
 
 def sees_capacity_alarm(user) -> bool:
     """A late or failed capacity run: the planners who answer for it (and staff)."""
+    return is_registered(user) and (user.is_staff or user.is_planner)
+
+
+def sees_tasks_alarm(user) -> bool:
+    """A failed or late scheduled task: the planners who answer for it (and staff)."""
     return is_registered(user) and (user.is_staff or user.is_planner)
 
 

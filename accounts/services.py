@@ -29,6 +29,11 @@ PLANNER_APPS = ("geo", "network", "vnr", "demand")
 # admin is read-only).
 PLANNER_EXTRA_MODELS = (
     ("metering", "loadtransfer"),
+    ("metering", "virtualterm"),
+    # The scheduled tasks: planners see and change when they run.
+    ("django_celery_beat", "periodictask"),
+    ("django_celery_beat", "crontabschedule"),
+    ("django_celery_beat", "intervalschedule"),
     ("core", "importjob"),
     ("capacity", "connectionrequest"),
     ("capacity", "run"),

@@ -6,3 +6,8 @@ class CoreConfig(AppConfig):
 
     name = "core"
     verbose_name = "Carga de archivos"
+
+    def ready(self) -> None:
+        from core import scheduled
+
+        scheduled.connect()

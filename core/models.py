@@ -133,3 +133,38 @@ class ImportJob(models.Model):
     @property
     def running(self) -> bool:
         return self.status in self.RUNNING
+
+
+class TaskRun(models.Model):
+    """One run of a Celery task (scheduled by beat or sent by the portal): when, how long,
+    how it ended. Written by core.scheduled from Celery's signals, for the scheduled tasks'
+    page and its alarm."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running", "en curso"
+        SUCCESS = "success", "terminada"
+        FAILED = "failed", "fallida"
+
+    id = models.BigAutoField(primary_key=True)
+    task = models.CharField("tarea", max_length=200, db_index=True)
+    celery_id = models.CharField("id de Celery", max_length=50, db_index=True)
+    started_at = models.DateTimeField("inicio")
+    finished_at = models.DateTimeField("término", null=True, blank=True)
+    status = models.CharField(
+        "estado", max_length=8, choices=Status.choices, default=Status.RUNNING
+    )
+    result = models.CharField("resultado", max_length=300, blank=True)
+    error = models.TextField("error", blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+        verbose_name = "ejecución de tarea"
+        verbose_name_plural = "ejecuciones de tareas"
+        indexes = [models.Index(fields=["task", "-started_at"], name="taskrun_latest")]
+
+    def __str__(self) -> str:
+        return f"{self.task} {self.started_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def duration(self):
+        return self.finished_at - self.started_at if self.finished_at else None

@@ -8,6 +8,7 @@ from accounts.permissions import (
     sees_metering_monitoring,
     sees_own_customer,
     sees_regulator_deliveries,
+    sees_tasks_alarm,
 )
 
 
@@ -21,7 +22,24 @@ def portal(request) -> dict:
         "sees_regulator_deliveries": sees_regulator_deliveries(getattr(request, "user", None)),
         "regulator_alarm": _RegulatorAlarm(getattr(request, "user", None)),
         "capacity_alarm": _CapacityAlarm(getattr(request, "user", None)),
+        "tasks_alarm": _TasksAlarm(getattr(request, "user", None)),
     }
+
+
+class _TasksAlarm:
+    """The scheduled tasks' alarm (one failed, or is late), for the planners who answer for
+    them (and staff); read only by the templates that show it."""
+
+    def __init__(self, user):
+        self.user = user
+
+    @property
+    def text(self) -> str | None:
+        if not sees_tasks_alarm(self.user):
+            return None
+        from core.scheduled import alarm
+
+        return alarm()
 
 
 class _CapacityAlarm:

@@ -257,6 +257,8 @@ VEE_FLAT_INTERVALS = env_int("VEE_FLAT_INTERVALS", 8)  # identical non-zero valu
 VEE_CLOCK_TOLERANCE_SECONDS = env_int("VEE_CLOCK_TOLERANCE_SECONDS", 60)
 VEE_INTERPOLATION_MAX_INTERVALS = env_int("VEE_INTERPOLATION_MAX_INTERVALS", 4)
 VEE_LIKE_DAYS_WEEKS = env_int("VEE_LIKE_DAYS_WEEKS", 4)
+# A main meter's gaps take its backup meter's valid values first (method "backup").
+VEE_BACKUP_SUBSTITUTE = env_bool("VEE_BACKUP_SUBSTITUTE", True)
 # Monitoring (metering/services/monitoring.py): balance and alarm thresholds.
 METERING_LOSS_THRESHOLD_PCT = env_float("METERING_LOSS_THRESHOLD_PCT", 8.0)
 METERING_VOLTAGE_NOMINAL_V = env_float("METERING_VOLTAGE_NOMINAL_V", 220.0)
@@ -264,6 +266,8 @@ METERING_VOLTAGE_BAND_PCT = env_float("METERING_VOLTAGE_BAND_PCT", 7.5)  # NTCyS
 METERING_HABIT_CHANGE_PCT = env_float("METERING_HABIT_CHANGE_PCT", 50.0)
 METERING_HABIT_MIN_KWH = env_float("METERING_HABIT_MIN_KWH", 30.0)  # smaller months: no alarm
 METERING_MISSING_INTERVALS = env_int("METERING_MISSING_INTERVALS", 8)  # per channel and day
+# A day whose main and backup meters' energies differ by more than this is flagged.
+METERING_BACKUP_DEVIATION_PCT = env_float("METERING_BACKUP_DEVIATION_PCT", 0.5)
 # Rejection reports of ingest_readings (one CSV per run).
 METERING_REPORTS_DIR = Path(
     env_str("METERING_REPORTS_DIR", str(BASE_DIR / "data" / "reports" / "lecturas"))
@@ -379,6 +383,9 @@ CELERY_TIMEZONE = TIME_ZONE  # crontab hours are local time
 # win over edits made in the admin. The pushes run every 15 minutes; a batch whose push failed
 # waits for its own next_push_at (exponential backoff), which push_pending checks.
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# A scheduled task not run this long after it was due is late (the planners' alarm).
+TASKS_LATE_GRACE_MINUTES = env_int("TASKS_LATE_GRACE_MINUTES", 60)
+METERING_DAILY_HOUR = env_int("METERING_DAILY_HOUR", 4)  # local time; the day before is done
 CELERY_BEAT_SCHEDULE = {
     "Corte diario de lotes para la SEC": {
         "task": "regulator.tasks.cut_daily_batch",

@@ -30,6 +30,7 @@ from geo.models import Comuna, Region
 from maps.models import TileCache
 from metering.models import (
     Alarm,
+    BackupComparison,
     BillingDocument,
     Channel,
     DeviceResponse,
@@ -52,6 +53,8 @@ from metering.models import (
     ReadingType,
     RemanenteMovement,
     ValidationDay,
+    VeeEdit,
+    VirtualTerm,
 )
 from metering.services.dr.ingest import receive_xml
 from network.models import (
@@ -82,6 +85,14 @@ def dr_world(model):
     for name in ("01_price_cpp.xml", "02_event_dlc.xml", "03_acks.xml", "04_opt_out.xml"):
         receive_xml(dr_fixture(name))
     return model.objects.order_by("pk").first()
+
+
+def _channel(meter) -> Channel:
+    """The meter's 15-minute kWh channel."""
+    return Channel.objects.create(
+        meter=meter,
+        reading_type=ReadingType.objects.get(code="0.0.2.4.1.1.12.0.0.0.0.0.0.0.0.3.72.0"),
+    )
 
 
 MAKERS = {
@@ -169,6 +180,33 @@ MAKERS = {
     Alarm: lambda: Alarm.objects.create(
         kind="tamper", meter=f.make_meter(), started_at=datetime(2026, 3, 1, tzinfo=UTC)
     ),
+    VirtualTerm: lambda: VirtualTerm.objects.create(
+        channel=_channel(f.make_meter("feeder_head", virtual=True)),
+        source=_channel(f.make_meter("totalizer")),
+        valid_from=date(2026, 3, 1),
+    ),
+    BackupComparison: lambda: BackupComparison.objects.create(
+        channel=_channel(f.make_meter("totalizer")),
+        backup_channel=_channel(f.make_meter("totalizer")),
+        day=date(2026, 3, 1),
+        intervals=96,
+        main_missing=0,
+        backup_missing=0,
+        main_kwh=100,
+        backup_kwh=101,
+        difference=1,
+        difference_pct=1,
+        max_interval_difference=0.2,
+        flagged=True,
+    ),
+    VeeEdit: lambda: VeeEdit.objects.create(
+        channel=_channel(f.make_meter()),
+        ts=datetime(2026, 3, 1, 0, 15, tzinfo=UTC),
+        action="manual",
+        value=0.3,
+        reason="prueba",
+        user=User.objects.get_or_create(username="edito-vee")[0],
+    ),
     DrProgram: lambda: dr_world(DrProgram),
     ProgramEnrollment: lambda: dr_world(ProgramEnrollment),
     HanDevice: lambda: dr_world(HanDevice),
@@ -194,6 +232,8 @@ REGISTERED = sorted(
     key=lambda model: model._meta.label,
 )
 READ_ONLY = {
+    BackupComparison,
+    VeeEdit,
     Run,
     FeederCapacity,
     AccessLog,

@@ -3,10 +3,12 @@ transfers (planners too: accounts.services.PLANNER_EXTRA_MODELS)."""
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin
 
 from metering.models import (
     Alarm,
+    BackupComparison,
     EnergyBalance,
     IngestRun,
     LoadTransfer,
@@ -16,16 +18,66 @@ from metering.models import (
     ReadingRevision,
     ReadingType,
     ValidationDay,
+    VeeEdit,
+    VirtualTerm,
 )
+from metering.services import virtual
 
 
 @admin.register(Meter)
 class MeterAdmin(admin.ModelAdmin):
-    list_display = ["serial", "kind", "customer", "transformer", "feeder", "installed_on"]
-    list_select_related = ["customer", "transformer", "feeder"]
-    list_filter = ["kind"]
+    list_display = [
+        "serial", "kind", "virtual", "backup_for", "customer", "transformer", "feeder",
+        "installed_on",
+    ]  # fmt: skip
+    list_select_related = ["customer", "transformer", "feeder", "backup_for"]
+    list_filter = ["kind", "virtual"]
     search_fields = ["serial", "customer__number", "transformer__code", "feeder__code"]
-    raw_id_fields = ["customer", "transformer", "feeder"]
+    raw_id_fields = ["customer", "transformer", "feeder", "backup_for"]
+
+
+class VirtualTermForm(forms.ModelForm):
+    class Meta:
+        model = VirtualTerm
+        fields = ["channel", "source", "sign", "valid_from", "valid_to"]
+
+    def clean(self):
+        data = super().clean()
+        channel, source = data.get("channel"), data.get("source")
+        if channel is None or source is None or data.get("valid_from") is None:
+            return data
+        term = virtual.Term(source, data["sign"], data["valid_from"], data.get("valid_to"))
+        overlapping = VirtualTerm.objects.filter(channel=channel, source=source).exclude(
+            pk=self.instance.pk
+        )
+        for other in overlapping:
+            if virtual.overlaps(other.valid_from, other.valid_to, term.valid_from, term.valid_to):
+                raise forms.ValidationError(
+                    f"{source.meter.serial} ya es término de este canal entre el "
+                    f"{other.valid_from:%d/%m/%Y} y el "
+                    f"{other.valid_to:%d/%m/%Y}" if other.valid_to else
+                    f"{source.meter.serial} ya es término de este canal desde el "
+                    f"{other.valid_from:%d/%m/%Y}"
+                )  # fmt: skip
+        try:
+            virtual.check_terms(channel, [term])
+        except virtual.DefinitionError as error:
+            raise forms.ValidationError(str(error).capitalize() + ".") from None
+        return data
+
+
+@admin.register(VirtualTerm)
+class VirtualTermAdmin(admin.ModelAdmin):
+    """Planners maintain the virtual meters' formulas term by term (a CSV:
+    manage.py import_virtual_meters). The values are computed after the next ingest or the
+    daily task."""
+
+    form = VirtualTermForm
+    list_display = ["channel", "sign", "source", "valid_from", "valid_to"]
+    list_select_related = ["channel__meter", "source__meter"]
+    raw_id_fields = ["channel", "source"]
+    search_fields = ["channel__meter__serial", "source__meter__serial"]
+    date_hierarchy = "valid_from"
 
 
 @admin.register(ObisCode)
@@ -135,3 +187,30 @@ class AlarmAdmin(ReadOnly):
     raw_id_fields = ["meter"]
     list_select_related = ["meter"]
     search_fields = ["meter__serial"]
+
+
+@admin.register(BackupComparison)
+class BackupComparisonAdmin(ReadOnly):
+    list_display = [
+        "channel", "day", "main_kwh", "backup_kwh", "difference_pct", "max_interval_difference",
+        "flagged",
+    ]  # fmt: skip
+    list_filter = ["flagged"]
+    list_select_related = ["channel__meter"]
+    raw_id_fields = ["channel", "backup_channel"]
+    date_hierarchy = "day"
+    search_fields = ["channel__meter__serial"]
+
+
+@admin.register(VeeEdit)
+class VeeEditAdmin(ReadOnly):
+    """The planners' VEE edits, as made on the VEE page: never changed or deleted."""
+
+    list_display = ["channel", "ts", "action", "previous_value", "value", "reason", "user"]
+    list_filter = ["action"]
+    list_select_related = ["channel__meter", "user"]
+    raw_id_fields = ["channel", "user"]
+    search_fields = ["channel__meter__serial", "reason", "user__username"]
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

@@ -13,7 +13,7 @@ never overwritten.
 from __future__ import annotations
 
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 
 from core.models import Dated
 
@@ -30,6 +30,7 @@ __all__ = [
     "MeterEvent",
     "EstimatedReading",
     "ValidationDay",
+    "VeeEdit",
     "Quality",
 ]
 
@@ -44,6 +45,8 @@ class Quality(models.IntegerChoices):
     NEGATIVE = 4, "negativo"
     FLAT = 8, "línea plana"
     CLOCK = 16, "deriva de reloj"
+    # A virtual meter's value computed from at least one estimated value of its sources.
+    FROM_ESTIMATES = 32, "calculado con valores estimados"
 
 
 class ObisCode(models.Model):
@@ -132,6 +135,7 @@ class Meter(Dated):
         CUSTOMER = "customer", "medidor de cliente"
         TOTALIZER = "totalizer", "totalizador de transformador"
         FEEDER_HEAD = "feeder_head", "medidor de cabecera de alimentador"
+        BORDER = "border", "punto de frontera"
 
     serial = models.CharField(
         "número de serie (mRID)", max_length=40, unique=True, help_text="El mRID del head-end."
@@ -162,6 +166,21 @@ class Meter(Dated):
         related_name="meters",
     )
     interval_minutes = models.PositiveSmallIntegerField("periodo del perfil (min)", default=15)
+    virtual = models.BooleanField(
+        "medidor virtual",
+        default=False,
+        help_text="Sus canales se calculan como sumas o diferencias de canales de otros "
+        "medidores (definiciones fechadas); no recibe lecturas del head-end.",
+    )
+    backup_for = models.OneToOneField(
+        "self",
+        verbose_name="respaldo de",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="backup",
+        help_text="El medidor principal del mismo punto de medición, si este es su respaldo.",
+    )
     installed_on = models.DateField("fecha de instalación")
     removed_on = models.DateField("fecha de retiro", null=True, blank=True)
 
@@ -188,8 +207,13 @@ class Meter(Dated):
                     customer__isnull=True,
                     transformer__isnull=True,
                     feeder__isnull=False,
-                ),
+                )
+                | Q(kind="border", customer__isnull=True, transformer__isnull=True),
                 name="meter_asset_matches_kind",
+            ),
+            models.CheckConstraint(
+                condition=Q(backup_for__isnull=True) | (Q(virtual=False) & ~Q(backup_for=F("pk"))),
+                name="meter_backup_is_real_and_other",
             ),
             models.CheckConstraint(
                 condition=Q(interval_minutes__in=[5, 10, 15, 30, 60]), name="meter_interval"
@@ -198,6 +222,28 @@ class Meter(Dated):
 
     def __str__(self) -> str:
         return self.serial
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        main = self.backup_for
+        if main is None:
+            return
+        errors = []
+        if main.pk == self.pk:
+            errors.append("un medidor no puede ser su propio respaldo")
+        if self.virtual or main.virtual:
+            errors.append("un medidor virtual no tiene ni es respaldo")
+        if main.backup_for_id is not None:
+            errors.append(f"{main.serial} es a su vez un medidor de respaldo")
+        same = (main.kind, main.customer_id, main.transformer_id, main.feeder_id)
+        if same != (self.kind, self.customer_id, self.transformer_id, self.feeder_id):
+            errors.append(
+                f"el respaldo mide el mismo punto que {main.serial}: mismo tipo y mismo "
+                "cliente, transformador o alimentador"
+            )
+        if errors:
+            raise ValidationError({"backup_for": errors})
 
 
 class Channel(models.Model):
@@ -394,6 +440,8 @@ class EstimatedReading(models.Model):
     class Method(models.TextChoices):
         INTERPOLATION = "interpolation", "interpolación lineal"
         LIKE_DAYS = "like_days", "días similares"
+        BACKUP = "backup", "medidor de respaldo"
+        MANUAL = "manual", "valor manual"
 
     id = models.BigAutoField(primary_key=True)
     channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="estimates")
@@ -404,12 +452,18 @@ class EstimatedReading(models.Model):
         "reemplaza un valor inválido", default=False, help_text="Falso si el intervalo faltaba."
     )
     estimated_at = models.DateTimeField("estimado el", auto_now=True)
+    # An accepted estimate and a manual value are kept by later VEE runs (VeeEdit says who).
+    accepted_at = models.DateTimeField("aceptado el", null=True, blank=True)
 
     class Meta:
         verbose_name = "lectura estimada"
         verbose_name_plural = "lecturas estimadas"
         constraints = [
-            models.UniqueConstraint(fields=["channel", "ts"], name="estimated_reading_unique")
+            models.UniqueConstraint(fields=["channel", "ts"], name="estimated_reading_unique"),
+            models.CheckConstraint(
+                condition=~Q(method="manual") | Q(accepted_at__isnull=False),
+                name="estimated_manual_is_accepted",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -448,3 +502,41 @@ class ValidationDay(models.Model):
     @property
     def complete(self) -> bool:
         return self.missing == 0 and not (self.spikes or self.negatives or self.flat or self.clock)
+
+
+class VeeEdit(models.Model):
+    """An edit of the VEE by a planner: an estimate accepted, or a slot given a manual value,
+    with who, when and why. The raw readings are never touched; an edit is never changed."""
+
+    class Action(models.TextChoices):
+        ACCEPT = "accept", "estimación aceptada"
+        MANUAL = "manual", "valor manual"
+
+    id = models.BigAutoField(primary_key=True)
+    channel = models.ForeignKey(
+        Channel, verbose_name="canal", on_delete=models.CASCADE, related_name="vee_edits"
+    )
+    ts = models.DateTimeField("fin del intervalo")
+    action = models.CharField("acción", max_length=6, choices=Action.choices)
+    previous_value = models.FloatField("valor estimado anterior", null=True, blank=True)
+    previous_method = models.CharField("método anterior", max_length=13, blank=True)
+    value = models.FloatField("valor")
+    reason = models.CharField("motivo", max_length=255, blank=True)
+    user = models.ForeignKey(
+        "accounts.User", verbose_name="usuario", on_delete=models.PROTECT, related_name="+"
+    )
+    edited_at = models.DateTimeField("fecha", auto_now_add=True)
+
+    class Meta:
+        ordering = ["-edited_at", "-id"]
+        verbose_name = "edición de VEE"
+        verbose_name_plural = "ediciones de VEE"
+        indexes = [models.Index(fields=["channel", "ts"], name="vee_edit_key")]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(action="manual") | ~Q(reason=""), name="vee_manual_has_reason"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel_id} {self.ts:%Y-%m-%d %H:%M} {self.get_action_display()}"

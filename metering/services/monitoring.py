@@ -81,12 +81,15 @@ DEMAND = """
               AND s.ts - make_interval(mins => w.minutes) < w.ends_at))
      GROUP BY s.channel_id
 """
+# One measurement per asset: its main meter (a backup only substitutes, in the VEE), a real
+# one before a virtual one.
 CHANNELS_OF = """
-    SELECT c.id, m.{asset}_id, m.interval_minutes
+    SELECT DISTINCT ON (m.{asset}_id) c.id, m.{asset}_id, m.interval_minutes
       FROM metering_channel c
       JOIN metering_meter m ON m.id = c.meter_id
       JOIN metering_readingtype rt ON rt.id = c.reading_type_id
-     WHERE m.kind = %(kind)s AND rt.code = %(a_plus)s
+     WHERE m.kind = %(kind)s AND rt.code = %(a_plus)s AND m.backup_for_id IS NULL
+     ORDER BY m.{asset}_id, m.virtual, m.id
 """
 WINDOWS_OF = """
     SELECT c.id, t.starts_at, t.ends_at, m.interval_minutes
@@ -131,6 +134,11 @@ BALANCE = """
           JOIN metering_meter m ON m.id = c.meter_id
           JOIN metering_readingtype rt ON rt.id = c.reading_type_id
          WHERE rt.code IN (%(a_plus)s, %(a_minus)s) AND m.kind IN ('totalizer', 'customer')
+           AND m.backup_for_id IS NULL
+           AND NOT (m.virtual AND EXISTS (
+                SELECT FROM metering_meter r
+                 WHERE r.kind = m.kind AND r.transformer_id = m.transformer_id
+                   AND NOT r.virtual AND r.backup_for_id IS NULL))
     ), {series}, net AS (
         SELECT s.kind, coalesce(s.transformer_id, cu.transformer_id) AS transformer_id,
                s.customer_id, sum(s.value * s.sign) AS kwh

@@ -14,11 +14,15 @@ with readings then (or only the meters given):
      besides 00:15:00; exact repeats never reach the store: ingest refuses them).
    - gaps: slots of the day with no reading.
 2. Estimation, into EstimatedReading (apart from the raw values), for energy channels, of
-   every slot that is missing or holds only an invalid value: gaps of up to
+   every slot that is missing or holds only an invalid value: first the meter's backup meter
+   (Meter.backup_for), when it has a valid value of the same reading type at that slot and
+   VEE_BACKUP_SUBSTITUTE is on (method "backup"); then gaps of up to
    VEE_INTERPOLATION_MAX_INTERVALS slots by linear interpolation between the valid values
    around them; longer ones from like days (the mean of the same slot on the same weekday of
    the VEE_LIKE_DAYS_WEEKS previous weeks, valid values only). A slot with neither stays
-   unestimated. Estimates whose slot has since received a valid value are deleted.
+   unestimated. Estimates whose slot has since received a valid value are deleted. An
+   estimate a planner accepted, or a manual value (metering.services.vee_edits), is not
+   replaced by later runs. Virtual meters are not validated: their sources are.
 3. A report per channel and day (ValidationDay), replaced on every run.
 """
 
@@ -44,6 +48,7 @@ class Thresholds:
     clock_tolerance_s: int
     interpolation_max: int
     like_days_weeks: int
+    use_backup: bool = True
 
     @classmethod
     def from_settings(cls) -> Thresholds:
@@ -54,6 +59,7 @@ class Thresholds:
             clock_tolerance_s=settings.VEE_CLOCK_TOLERANCE_SECONDS,
             interpolation_max=settings.VEE_INTERPOLATION_MAX_INTERVALS,
             like_days_weeks=settings.VEE_LIKE_DAYS_WEEKS,
+            use_backup=settings.VEE_BACKUP_SUBSTITUTE,
         )
 
 
@@ -80,7 +86,7 @@ CHANNELS = """
       FROM metering_channel c
       JOIN metering_meter m ON m.id = c.meter_id
       JOIN metering_readingtype rt ON rt.id = c.reading_type_id
-     WHERE rt.interval_minutes > 0
+     WHERE rt.interval_minutes > 0 AND NOT m.virtual
        AND (%(meters)s::bigint[] IS NULL OR m.id = ANY(%(meters)s::bigint[]))
        AND EXISTS (SELECT FROM metering_intervalreading r
                     WHERE r.channel_id = c.id AND r.ts > %(start)s AND r.ts <= %(end)s)
@@ -173,7 +179,17 @@ GAPS = """
       FROM marked m
 """
 ESTIMATE = """
-    WITH bounds AS (
+    WITH backup AS (
+        SELECT g.channel_id, g.slot, g.received, r.value, 'backup' AS method
+          FROM vee_gap g
+          JOIN metering_channel c ON c.id = g.channel_id
+          JOIN metering_meter b ON b.backup_for_id = c.meter_id
+          JOIN metering_channel bc
+            ON bc.meter_id = b.id AND bc.reading_type_id = c.reading_type_id
+          JOIN metering_intervalreading r
+            ON r.channel_id = bc.id AND r.ts = g.slot AND r.quality & %(bits)s = 0
+         WHERE %(use_backup)s
+    ), bounds AS (
         SELECT DISTINCT g.channel_id, g.first_slot, g.last_slot, g.length,
                (SELECT r.value FROM metering_intervalreading r
                  WHERE r.channel_id = g.channel_id AND r.ts < g.first_slot
@@ -202,14 +218,20 @@ ESTIMATE = """
          WHERE g.length > %(interpolation_max)s
          GROUP BY g.channel_id, g.slot, g.received
     ), estimates AS (
-        SELECT * FROM interpolated UNION ALL SELECT * FROM like_days
+        SELECT * FROM backup
+         UNION ALL
+        SELECT * FROM (SELECT * FROM interpolated UNION ALL SELECT * FROM like_days) e
+         WHERE NOT EXISTS (SELECT FROM backup b
+                            WHERE b.channel_id = e.channel_id AND b.slot = e.slot)
     )
-    INSERT INTO metering_estimatedreading
+    INSERT INTO metering_estimatedreading AS e
            (channel_id, ts, value, method, replaces_invalid, estimated_at)
     SELECT channel_id, slot, value, method, received, now() FROM estimates
     ON CONFLICT (channel_id, ts) DO UPDATE
        SET value = EXCLUDED.value, method = EXCLUDED.method,
            replaces_invalid = EXCLUDED.replaces_invalid, estimated_at = EXCLUDED.estimated_at
+     -- What a planner accepted or entered stays (metering.VeeEdit keeps who and why).
+     WHERE e.accepted_at IS NULL
 """
 REPORT = """
     WITH days AS (
@@ -285,6 +307,7 @@ def validate(
         "tolerance": limits.clock_tolerance_s,
         "interpolation_max": limits.interpolation_max,
         "weeks": limits.like_days_weeks,
+        "use_backup": limits.use_backup,
         "zone": settings.TIME_ZONE,
     }
     result = VeeResult()

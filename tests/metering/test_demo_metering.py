@@ -58,7 +58,8 @@ def local_midnight(day):
 
 def test_every_monitored_transformer_has_a_totalizer_and_every_feeder_a_head_meter(demo_network):
     monitored = Transformer.objects.filter(smmc=True)
-    totalizers = Meter.objects.filter(kind="totalizer")
+    # Main meters (the demo's one backup and its virtual meters are tested below).
+    totalizers = Meter.objects.filter(kind="totalizer", backup_for__isnull=True)
     assert totalizers.count() == monitored.count() > 0
     assert set(totalizers.values_list("transformer_id", flat=True)) == set(
         monitored.values_list("pk", flat=True)
@@ -66,7 +67,7 @@ def test_every_monitored_transformer_has_a_totalizer_and_every_feeder_a_head_met
     assert all(
         m.serial == f"TT-{m.transformer.code}" for m in totalizers.select_related("transformer")
     )
-    heads = Meter.objects.filter(kind="feeder_head")
+    heads = Meter.objects.filter(kind="feeder_head", virtual=False)
     assert heads.count() == Feeder.objects.count()
     assert all(m.serial == f"FH-{m.feeder.code}" for m in heads.select_related("feeder"))
 
@@ -131,7 +132,9 @@ def test_totalizers_and_feeder_heads_have_readings(metered):
     )
     assert with_readings == transformers
     assert (
-        Channel.objects.filter(meter__kind="feeder_head", reading_type__code=A_PLUS).count()
+        Channel.objects.filter(
+            meter__kind="feeder_head", meter__virtual=False, reading_type__code=A_PLUS
+        ).count()
         == Feeder.objects.count()
     )
 
@@ -289,3 +292,29 @@ def test_two_seeds_with_the_same_rng_give_the_same_data(demo_network, as_of, set
     first = seed()
     assert first == seed()
     assert first[0]["interval_readings"] > 0 and first[0]["flagged_balances"] == 1
+
+
+def test_the_demo_has_a_virtual_sum_a_virtual_border_and_a_backup_pair_off_one_day(
+    demo_network, as_of
+):
+    from metering.models import BackupComparison, VirtualTerm
+
+    total = Meter.objects.get(virtual=True, kind="feeder_head")
+    border = Meter.objects.get(virtual=True, kind="border")
+    sum_terms = VirtualTerm.objects.filter(channel__meter=total)
+    assert sum_terms.count() >= 1 and set(sum_terms.values_list("sign", flat=True)) == {1}
+    border_signs = sorted(
+        VirtualTerm.objects.filter(channel__meter=border).values_list("sign", flat=True)
+    )
+    assert border_signs[0] == -1 and border_signs[-1] == 1
+    # The sum equals its totalizers' valid values at an interval where all of them have one.
+    channel = total.channels.get()
+    sample = IntervalReading.objects.filter(channel=channel, quality=0).order_by("ts")[10]
+    sources = IntervalReading.objects.filter(
+        channel__in=sum_terms.values("source"), ts=sample.ts
+    ).aggregate(s=Sum("value"))["s"]
+    assert sample.value == pytest.approx(sources)
+    flagged = BackupComparison.objects.filter(flagged=True)
+    assert [row.day for row in flagged] == [as_of - timedelta(days=3)]
+    assert flagged.get().difference_pct == pytest.approx(2.0, abs=0.01)
+    assert BackupComparison.objects.count() == DAYS  # every day of readings, compared

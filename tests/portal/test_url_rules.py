@@ -134,6 +134,18 @@ RULES: dict[str, Rule] = {
     "dr:message-list": Rule(DR_READ),
     "dr:message-detail": Rule(DR_READ, args="message"),
     "metering:monitoring": Rule(MONITORING),
+    "metering:vee": Rule(MONITORING),
+    "metering:vee_day": Rule(MONITORING, args="vee_day"),
+    "metering:backup": Rule(MONITORING),
+    "metering:virtual": Rule(MONITORING),
+    "metering:tasks": Rule(MONITORING),
+    "metering:ingest_runs": Rule(MONITORING),
+    "metering:ingest_run": Rule(MONITORING, args="ingest_run"),
+    # The report file may be gone (404) in the test's data set.
+    "metering:ingest_report": Rule(
+        {**MONITORING, "sec": {200, 404}, "planner": {200, 404}}, args="ingest_run"
+    ),
+    "metering:dr_messages": Rule(MONITORING),
     # /mi-cuenta/ sends a customer to their own pages; other profiles have none.
     "customers:mine": Rule({**only((), {404}, LOGIN), "client": {302}, "eg": {302}}),
     "customers:search": Rule(only(("sec",), {403}, LOGIN), query="por=direccion&q=andes"),
@@ -199,7 +211,16 @@ def test_every_url_pattern_has_a_declared_rule():
 @pytest.fixture
 def sample_args(demo_network, persona_users) -> dict:
     from demand.models import MonthlyDemand
-    from metering.models import BillingDocument, DrEvent, DrEventTarget, DrMessage, DrProgram
+    from metering.models import (
+        BillingDocument,
+        DrEvent,
+        DrEventTarget,
+        DrMessage,
+        DrProgram,
+        IngestRun,
+        Meter,
+        ValidationDay,
+    )
     from vnr.models import VnrCode
 
     substation = Substation.objects.select_related("comuna__region").order_by("pk").first()
@@ -243,6 +264,14 @@ def sample_args(demo_network, persona_users) -> dict:
             persona: [v for v in (c.rut, c.name, c.email, c.phone, c.address) if v and len(v) > 5]
             for persona in ("client", "eg")
             for c in [persona_users[persona].customer]
+        },
+        "ingest_run": {"pk": IngestRun.objects.order_by("pk").values_list("pk", flat=True)[0]},
+        "vee_day": {
+            "serial": Meter.objects.order_by("pk").values_list("serial", flat=True)[0],
+            "day": str(
+                ValidationDay.objects.order_by("day").values_list("day", flat=True).first()
+                or "2026-01-01"
+            ),
         },
         "program": {"code": DrProgram.objects.order_by("pk").values_list("code", flat=True)[0]},
         "event": {"correlation_id": event.correlation_id},

@@ -16,6 +16,9 @@ creates, the same for the same `rng` and `as_of`:
 - 36 months of CIS billing for every customer; boletas (and injection annexes) with a small
   PDF each for the EG customers and a handful of others; five years of remanente movements
   and a connection contract for every EG customer;
+- measurement points (points.py): a virtual meter summing one feeder's metered totalizers,
+  a virtual border point (its head minus them), and a backup meter for one totalizer with a
+  day 2 % off, compared with its main after the VEE;
 - a CPP and a DLC program, enrolled customers and their HAN devices, a price notification
   and two DLC events with their answers, received as JSON messages by the DR ingest.
 
@@ -66,12 +69,13 @@ from metering.services.demo.demand_response import DemandResponse
 from metering.services.demo.documents import Documents
 from metering.services.demo.monitoring import Monitoring
 from metering.services.demo.plan import DAYS
+from metering.services.demo.points import Points
 from metering.services.demo.readings import Readings
 
 __all__ = ["BILL_MONTHS", "DAYS", "seed_metering"]
 
 
-class _Demo(Readings, Documents, Monitoring, DemandResponse):
+class _Demo(Readings, Points, Documents, Monitoring, DemandResponse):
     """The demo's steps over one plan, in the order seed_metering runs them."""
 
 
@@ -88,6 +92,7 @@ def seed_metering(
         with tempfile.TemporaryDirectory(prefix="seed-metering-") as tmp:
             folder = Path(tmp)
             demo.readings(folder)
+            demo.measurement_points(folder)
             log("Validando lecturas (VEE) y calculando balances y alarmas…")
             demo.validate_and_monitor()
             log("Generando facturación de 36 meses, boletas y remanentes…")

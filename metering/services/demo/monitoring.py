@@ -8,7 +8,7 @@ from datetime import timedelta
 from django.db import connection
 
 from metering.models import LoadTransfer
-from metering.services import vee
+from metering.services import backup, vee, virtual
 from metering.services.demo.plan import Plan
 from metering.services.monitoring import monitor
 
@@ -33,5 +33,9 @@ class Monitoring(Plan):
         with connection.cursor() as cur:
             # Fresh tables: without statistics the planner would guess the VEE's joins badly.
             cur.execute("ANALYZE metering_intervalreading, metering_channel, metering_meter")
-        vee.validate(self.first_day, self.as_of - timedelta(days=1))
+        last = self.as_of - timedelta(days=1)
+        vee.validate(self.first_day, last)
+        # As the daily task does: the VEE's estimates feed the virtual meters.
+        virtual.compute(self.first_day, last)
+        backup.compare(self.first_day, last)
         monitor(self.month)

@@ -34,7 +34,7 @@ import contextlib
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -45,9 +45,9 @@ from django.utils import timezone
 from metering import cim
 from metering.lib import DECIMALS
 from metering.models import IngestRun, Quality
-from metering.services import partitions
+from metering.services import partitions, virtual
 from metering.services.ingest import corrections
-from metering.services.ingest.catalog import Catalog, Channels
+from metering.services.ingest.catalog import UNKNOWN_METER, VIRTUAL_METER, Catalog, Channels
 from metering.services.ingest.diff import (
     RANGES_TABLE,
     Comparison,
@@ -73,6 +73,7 @@ from metering.services.ingest.report import (
 from metering.services.ingest.runs import end_run, start_run
 from metering.services.ingest.staged import CHUNK_TABLE, INSERT_REGISTERS
 from metering.services.sources import (
+    PG_EPOCH,
     Batch,
     Event,
     FatalFileError,
@@ -122,9 +123,12 @@ def ingest_file(
     result.report_path = report.path
     try:
         with transaction.atomic():
-            touched = _load(path, result, report, progress, correction, decimal)
+            touched, stamps = _load(path, result, report, progress, correction, decimal)
             if touched:
                 result.recomputed = corrections.recompute(touched)
+            if stamps is not None:
+                # Virtual meters whose sources this file fed, for the days it reached.
+                result.virtual = virtual.compute(*virtual.local_days(*stamps), run=run).written
     except FatalFileError as error:
         result.fatal = str(error)
         run.status = IngestRun.Status.FAILED
@@ -174,7 +178,7 @@ def _load(
     progress: Callable[[int], None] | None,
     correction: str,
     decimal: str | None,
-) -> corrections.Touched:
+) -> tuple[corrections.Touched, tuple[datetime, datetime] | None]:
     result.run.file_format = sniff_format(path)
     headers: list[cim.Header] = []
     with _Loader(result, report, progress, correction, headers) as loader:
@@ -188,7 +192,11 @@ def _load(
         loader.finish()
     result.values_read = loader.values_read
     result.header = headers[0] if headers else None
-    return loader.touched
+    stamps = None
+    if loader.stamps is not None:
+        first, last = loader.stamps
+        stamps = (PG_EPOCH + timedelta(microseconds=first), PG_EPOCH + timedelta(microseconds=last))
+    return loader.touched, stamps
 
 
 @dataclass
@@ -256,6 +264,7 @@ class _Loader:
         self.channels = Channels(self.catalog)
         self.events: list[tuple[Event, int]] = []
         self.values_read = 0
+        self.stamps: tuple[int, int] | None = None  # the interval values' first and last
         self.timestamps = Timestamps()
         self.months: set[date] = set(partitions.partition_months())
         self.in_flight: tuple[Future, _Rows, bool] | None = None
@@ -291,6 +300,10 @@ class _Loader:
             rows = rows.take(~registers)
         if len(rows):
             self._partitions()
+            low, high = int(rows.stamps.min()), int(rows.stamps.max())
+            if self.stamps is not None:
+                low, high = min(low, self.stamps[0]), max(high, self.stamps[1])
+            self.stamps = (low, high)
             self._intervals(rows.in_key_order())
         if self.progress:
             self.progress(size)
@@ -320,7 +333,7 @@ class _Loader:
             found = known[(meter, code)]
             if type(found) is str:
                 run_kind[n] = 2
-                field = "meter" if found == "medidor desconocido" else "reading_type"
+                field = "meter" if found in (UNKNOWN_METER, VIRTUAL_METER) else "reading_type"
                 for line in batch.lines[start : start + lengths[n]]:
                     self.report.add(Rejection(f"línea {line}", field, found, meter))
             else:

@@ -8,6 +8,8 @@ from django.db import connection
 from metering.models import MeterEventType, ReadingType
 
 CHANNEL_CACHE = 200_000  # (meter, reading type) pairs remembered while reading one file
+UNKNOWN_METER = "medidor desconocido"
+VIRTUAL_METER = "medidor virtual: sus valores se calculan de otros medidores, no se cargan"
 
 
 class Catalog:
@@ -77,14 +79,14 @@ class Channels:
                 INSERT INTO metering_channel (meter_id, reading_type_id)
                 SELECT m.id, p.reading_type_id
                   FROM unnest(%s::text[], %s::int[]) AS p(serial, reading_type_id)
-                  JOIN metering_meter m ON m.serial = p.serial
+                  JOIN metering_meter m ON m.serial = p.serial AND NOT m.virtual
                 ON CONFLICT (meter_id, reading_type_id) DO NOTHING
                 """,
                 [serials, types],
             )
             cur.execute(
                 """
-                SELECT c.id
+                SELECT c.id, m.virtual
                   FROM unnest(%s::text[], %s::int[]) WITH ORDINALITY
                        AS p(serial, reading_type_id, n)
                   LEFT JOIN metering_meter m ON m.serial = p.serial
@@ -94,9 +96,14 @@ class Channels:
                 """,
                 [serials, types],
             )
-            for (serial, code, _, register), (channel,) in zip(asked, cur.fetchall(), strict=True):
-                self.known[(serial, code)] = (
-                    (channel, register) if channel is not None else "medidor desconocido"
-                )
-                if channel is not None:
+            for (serial, code, _, register), (channel, virtual) in zip(
+                asked, cur.fetchall(), strict=True
+            ):
+                if virtual:
+                    # Its values are computed from its sources (services/virtual.py).
+                    self.known[(serial, code)] = VIRTUAL_METER
+                elif channel is None:
+                    self.known[(serial, code)] = UNKNOWN_METER
+                else:
+                    self.known[(serial, code)] = (channel, register)
                     self.serials[channel] = serial

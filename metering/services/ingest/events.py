@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from metering.services.ingest.catalog import UNKNOWN_METER, VIRTUAL_METER
 from metering.services.ingest.report import Report
 from metering.services.sources import Event, Rejection
 
@@ -10,20 +11,15 @@ def insert_events(cur, events: list[tuple[Event, int]], run_id: int, report: Rep
     if not events:
         return 0
     serials = sorted({event.meter for event, _ in events})
-    cur.execute("SELECT serial, id FROM metering_meter WHERE serial = ANY(%s)", [serials])
-    meters = dict(cur.fetchall())
+    cur.execute("SELECT serial, id, virtual FROM metering_meter WHERE serial = ANY(%s)", [serials])
+    meters = {serial: (pk, virtual) for serial, pk, virtual in cur.fetchall()}
     rows = []
     for event, type_id in events:
-        meter = meters.get(event.meter)
-        if meter is None:
-            report.add(
-                Rejection(
-                    f"línea {event.line} (EndDeviceEvents)",
-                    "Meter",
-                    "medidor desconocido",
-                    event.meter,
-                )
-            )
+        meter, virtual = meters.get(event.meter, (None, False))
+        if meter is None or virtual:
+            reason = VIRTUAL_METER if virtual else UNKNOWN_METER
+            where = f"línea {event.line} (EndDeviceEvents)"
+            report.add(Rejection(where, "Meter", reason, event.meter))
             continue
         rows.append((meter, type_id, event.ts, run_id))
     inserted = 0

@@ -39,6 +39,7 @@ class IngestResult:
     rejections: list[Rejection] = field(default_factory=list)
     interrupted: list[int] = field(default_factory=list)  # stale runs marked on the way
     recomputed: dict[str, int] = field(default_factory=dict)  # after a correction
+    virtual: int = 0  # virtual meters' values written from this file's
 
     @property
     def exit_code(self) -> int:
@@ -59,6 +60,7 @@ class IngestResult:
             f"{thousands(self.events_inserted)} eventos, "
             f"{thousands(self.already_present)} ya cargados, {corrected}"
             f"{thousands(self.rejected)} rechazados"
+            + (f"; {thousands(self.virtual)} valores virtuales calculados" if self.virtual else "")
         )
 
 
