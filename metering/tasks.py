@@ -11,7 +11,7 @@ from celery import shared_task
 from django.utils import timezone
 
 from core.months import add_months, month_start, parse_month
-from metering.services import backup, monitoring, vee, virtual
+from metering.services import backup, monitoring, reports, vee, virtual
 
 DAILY = "Medición: VEE, medidores virtuales, respaldo y balances del día anterior"
 MONTHLY = "Medición: demanda mensual y balance del mes anterior"
@@ -53,3 +53,11 @@ def monthly_metering(month: str | None = None) -> str:
     demands = monitoring.monthly_demand(first)
     balances, flagged = monitoring.energy_balance(first)
     return f"{first:%Y-%m}: {demands} demandas, {balances} balances ({flagged} sobre el umbral)"
+
+
+@shared_task
+def monthly_reports(month: str | None = None) -> str:
+    """The month before's (or `month`'s) scheduled reports, kept and listed."""
+    first = parse_month(month) if month else None
+    made = reports.scheduled_reports(first)
+    return "; ".join(f"{r.title}: {len(r.rows)} filas" for r in made)

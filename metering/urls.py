@@ -14,4 +14,12 @@ urlpatterns = [
     path("cargas/<int:pk>/", views.IngestRunView.as_view(), name="ingest_run"),
     path("cargas/<int:pk>/informe.csv", views.ingest_report, name="ingest_report"),
     path("mensajes-dr/", views.DrMessagesView.as_view(), name="dr_messages"),
+    path("reportes/", views.ReportsView.as_view(), name="reports"),
+    path("reportes/esquema.xsd", views.report_schema, name="report_schema"),
+    path("reportes/<int:pk>/", views.ReportView.as_view(), name="report"),
+    path(
+        "reportes/<int:pk>/reporte.<str:extension>",
+        views.report_download,
+        name="report_download",
+    ),
 ]

@@ -27,10 +27,11 @@ from metering.models import (
     EstimatedReading,
     IngestRun,
     Meter,
+    MeteringReport,
     ValidationDay,
     VirtualTerm,
 )
-from metering.services import vee_edits, virtual
+from metering.services import reports, vee_edits, virtual
 from metering.services.vee import period as vee_period
 
 PAGE_SIZE = 50
@@ -555,3 +556,124 @@ class DrMessagesView(MeteringPage):
             dr_messages=Paginator(messages_, PAGE_SIZE).get_page(get.get("pagina")),
         )
         return context
+
+
+class ReportsView(MeteringPage):
+    """The kept reports (scheduled and asked for), and the form to ask for one."""
+
+    template_name = "metering/reports.html"
+    pdf_name = "reportes-de-medicion"
+    page_title = "Reportes de medición"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        kept = MeteringReport.objects.select_related("generated_by").defer("rows")
+        which = self.request.GET.get("origen", "")
+        if which == "programados":
+            kept = kept.filter(scheduled=True)
+        elif which == "a-pedido":
+            kept = kept.filter(scheduled=False)
+        last_month = month_start(today()).replace(day=1)
+        context.update(
+            which=which,
+            reports=Paginator(kept, PAGE_SIZE).get_page(self.request.GET.get("pagina")),
+            form_error=kwargs.get("form_error", ""),
+        )
+        form = kwargs.get("form") or {}
+        context.update(
+            form_meter=form.get("medidor", ""),
+            form_from=form.get("desde") or f"{(last_month - timedelta(days=1)).replace(day=1)}",
+            form_to=form.get("hasta") or f"{last_month - timedelta(days=1)}",
+        )
+        return context
+
+    def post(self, request, *args, **kwargs):
+        if not edits_vee(request.user) and not request.user.is_sec:
+            raise PermissionDenied("Solo planificadores y auditores SEC generan reportes.")
+        form = request.POST
+        try:
+            first = date.fromisoformat(form.get("desde", ""))
+            last = date.fromisoformat(form.get("hasta", ""))
+        except ValueError:
+            return self._again("Indique el periodo con fechas válidas (AAAA-MM-DD).", form)
+        serial = form.get("medidor", "").strip()
+        meter = Meter.objects.filter(serial=serial).first() if serial else None
+        if meter is None:
+            return self._again(f"No existe el medidor {serial!r}." if serial else
+                               "Indique el número de serie del medidor.", form)  # fmt: skip
+        try:
+            report = reports.point_report(meter, first, last, request.user)
+        except reports.ReportError as error:
+            return self._again(f"{str(error).capitalize()}.", form)
+        return redirect("metering:report", pk=report.pk)
+
+    def _again(self, error: str, form):
+        response = self.render_to_response(self.get_context_data(form_error=error, form=form))
+        response.status_code = 400
+        return response
+
+
+class ReportView(MeteringPage):
+    """One kept report; its PDF is this page (?formato=pdf), XML and CSV are downloads."""
+
+    template_name = "metering/report.html"
+    page_title = "Reportes de medición"
+    access_kind = "puntos_medicion"
+
+    def reference(self) -> str:
+        return f"reporte {self.kwargs['pk']}"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        report = get_object_or_404(MeteringReport, pk=self.kwargs["pk"])
+        context.update(
+            report=report,
+            rows=reports.rows_of(report),
+            pdf_name=f"reporte-medicion-{report.pk}",
+        )
+        context["breadcrumb"] = [
+            ("Reportes de medición", reverse("metering:reports")),
+            (report.title, ""),
+        ]
+        return context
+
+
+def report_download(request, pk: int, extension: str):
+    from django.contrib.auth.views import redirect_to_login
+    from django.http import HttpResponse
+
+    from accounts.pages import log_access
+
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    if not sees_metering_monitoring(request.user):
+        raise PermissionDenied("Página para planificadores y auditores SEC.")
+    if extension not in ("xml", "csv"):
+        raise Http404("Formatos: xml o csv.")
+    report = get_object_or_404(MeteringReport, pk=pk)
+    log_access(request, "puntos_medicion", f"reporte {report.pk} ({extension.upper()})")
+    if extension == "xml":
+        body, kind = reports.to_xml(report), "application/xml"
+    else:
+        body, kind = reports.to_csv(report).encode("utf-8-sig"), "text/csv; charset=utf-8"
+    response = HttpResponse(body, content_type=kind)
+    response["Content-Disposition"] = (
+        f'attachment; filename="reporte-medicion-{report.pk}.{extension}"'
+    )
+    return response
+
+
+def report_schema(request):
+    """The XML report's schema (XSD), for whoever reads the files."""
+    from pathlib import Path
+
+    from django.http import HttpResponse
+
+    if not request.user.is_authenticated:
+        from django.contrib.auth.views import redirect_to_login
+
+        return redirect_to_login(request.get_full_path())
+    if not sees_metering_monitoring(request.user):
+        raise PermissionDenied("Página para planificadores y auditores SEC.")
+    path = Path(__file__).resolve().parent / "data" / "reporte_medicion.xsd"
+    return HttpResponse(path.read_bytes(), content_type="application/xml")

@@ -21,6 +21,13 @@ SCHEDULES = [
         None,
         "1",
     ),
+    (
+        "Medición: reportes del mes anterior",
+        "metering.tasks.monthly_reports",
+        "30",
+        None,
+        "2",
+    ),
 ]
 
 

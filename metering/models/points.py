@@ -7,7 +7,7 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import F, Q
 
-__all__ = ["VirtualTerm", "BackupComparison"]
+__all__ = ["VirtualTerm", "BackupComparison", "MeteringReport"]
 
 
 class VirtualTerm(models.Model):
@@ -96,3 +96,42 @@ class BackupComparison(models.Model):
 
     def __str__(self) -> str:
         return f"{self.channel_id} {self.day}"
+
+
+class MeteringReport(models.Model):
+    """A period report of measurement points or of groups, with its figures as computed
+    when it was generated (metering.services.reports): kept, listed, and downloadable as XML,
+    CSV and PDF. The monthly task generates the scheduled ones."""
+
+    class Kind(models.TextChoices):
+        POINTS = "points", "puntos de medición"
+        GROUPS = "groups", "grupos de medidores"
+
+    kind = models.CharField("tipo", max_length=6, choices=Kind.choices)
+    title = models.CharField("título", max_length=200)
+    period_start = models.DateField("desde")
+    period_end = models.DateField("hasta")
+    rows = models.JSONField("filas", default=list)
+    scheduled = models.BooleanField("programado", default=False)
+    generated_at = models.DateTimeField("generado el", auto_now_add=True)
+    generated_by = models.ForeignKey(
+        "accounts.User",
+        verbose_name="generado por",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["-generated_at", "-id"]
+        verbose_name = "reporte de medición"
+        verbose_name_plural = "reportes de medición"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(period_end__gte=F("period_start")), name="report_period"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.title

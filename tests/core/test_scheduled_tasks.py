@@ -33,6 +33,8 @@ def test_the_metering_schedules_are_beat_rows_planners_can_edit():
         "*",
     )
     assert monthly.crontab.day_of_month == "1"
+    reports = PeriodicTask.objects.get(name=tasks.REPORTS)
+    assert (reports.task, reports.crontab.day_of_month) == ("metering.tasks.monthly_reports", "2")
     from accounts.services import planner_permissions
 
     codenames = set(planner_permissions().values_list("codename", flat=True))

@@ -146,6 +146,10 @@ RULES: dict[str, Rule] = {
         {**MONITORING, "sec": {200, 404}, "planner": {200, 404}}, args="ingest_run"
     ),
     "metering:dr_messages": Rule(MONITORING),
+    "metering:reports": Rule(MONITORING),
+    "metering:report_schema": Rule(MONITORING),
+    "metering:report": Rule(MONITORING, args="report"),
+    "metering:report_download": Rule(MONITORING, args="report_file"),
     # /mi-cuenta/ sends a customer to their own pages; other profiles have none.
     "customers:mine": Rule({**only((), {404}, LOGIN), "client": {302}, "eg": {302}}),
     "customers:search": Rule(only(("sec",), {403}, LOGIN), query="por=direccion&q=andes"),
@@ -219,6 +223,7 @@ def sample_args(demo_network, persona_users) -> dict:
         DrProgram,
         IngestRun,
         Meter,
+        MeteringReport,
         ValidationDay,
     )
     from vnr.models import VnrCode
@@ -266,6 +271,11 @@ def sample_args(demo_network, persona_users) -> dict:
             for c in [persona_users[persona].customer]
         },
         "ingest_run": {"pk": IngestRun.objects.order_by("pk").values_list("pk", flat=True)[0]},
+        "report": {"pk": MeteringReport.objects.order_by("pk").values_list("pk", flat=True)[0]},
+        "report_file": {
+            "pk": MeteringReport.objects.order_by("pk").values_list("pk", flat=True)[0],
+            "extension": "xml",
+        },
         "vee_day": {
             "serial": Meter.objects.order_by("pk").values_list("serial", flat=True)[0],
             "day": str(

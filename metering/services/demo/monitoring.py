@@ -8,7 +8,7 @@ from datetime import timedelta
 from django.db import connection
 
 from metering.models import LoadTransfer
-from metering.services import backup, vee, virtual
+from metering.services import backup, reports, vee, virtual
 from metering.services.demo.plan import Plan
 from metering.services.monitoring import monitor
 
@@ -39,3 +39,4 @@ class Monitoring(Plan):
         virtual.compute(self.first_day, last)
         backup.compare(self.first_day, last)
         monitor(self.month)
+        reports.scheduled_reports(self.month)  # as the monthly task leaves them
