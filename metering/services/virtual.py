@@ -161,11 +161,15 @@ def define(channel: Channel, terms: list[Term]) -> list[VirtualTerm]:
 
 # --- computation ------------------------------------------------------------------------------
 
-# The terms of the channels computed in this pass, valid in the period.
+# The terms of the channels computed in this pass, valid in the period, with their validity
+# as instants (an interval ending at local midnight belongs to the day before).
 TERMS = """
     CREATE TEMPORARY TABLE virtual_term ON COMMIT DROP AS
     SELECT t.channel_id, t.source_id, t.sign, t.valid_from,
-           coalesce(t.valid_to, 'infinity'::date) AS valid_to
+           coalesce(t.valid_to, 'infinity'::date) AS valid_to,
+           t.valid_from::timestamp AT TIME ZONE %(zone)s AS valid_start,
+           CASE WHEN t.valid_to IS NULL THEN 'infinity'::timestamptz
+                ELSE (t.valid_to + 1)::timestamp AT TIME ZONE %(zone)s END AS valid_end
       FROM metering_virtualterm t
      WHERE t.channel_id = ANY(%(channels)s::int[])
        AND t.valid_from <= %(last_day)s AND coalesce(t.valid_to, 'infinity') >= %(first_day)s
@@ -174,11 +178,13 @@ TERMS = """
 # when every one of them has a value.
 TERM_COUNTS = """
     CREATE TEMPORARY TABLE virtual_day ON COMMIT DROP AS
-    SELECT t.channel_id, d.day::date AS day, count(*) AS terms
+    SELECT t.channel_id, d.day::timestamp AT TIME ZONE %(zone)s AS day_start,
+           (d.day + interval '1 day')::timestamp AT TIME ZONE %(zone)s AS day_end,
+           count(*) AS terms
       FROM virtual_term t
       CROSS JOIN generate_series(%(first_day)s::date, %(last_day)s::date, interval '1 day') d(day)
      WHERE d.day::date BETWEEN t.valid_from AND t.valid_to
-     GROUP BY 1, 2
+     GROUP BY 1, 2, 3
 """
 COMPUTED = """
     CREATE TEMPORARY TABLE virtual_value ON COMMIT DROP AS
@@ -192,22 +198,21 @@ COMPUTED = """
           FROM metering_estimatedreading e
          WHERE e.channel_id IN (SELECT source_id FROM virtual_term)
            AND e.ts > %(start)s AND e.ts <= %(end)s
-    ), terms AS (
-        SELECT t.channel_id, s.ts, t.sign * s.value AS value, s.estimated,
-               ((s.ts - interval '1 microsecond') AT TIME ZONE %(zone)s)::date AS day
+    ), summed AS (
+        SELECT t.channel_id, s.ts, sum(t.sign * s.value) AS value,
+               bool_or(s.estimated) AS estimated, count(*) AS terms
           FROM virtual_term t
           JOIN source s ON s.channel_id = t.source_id
-         WHERE ((s.ts - interval '1 microsecond') AT TIME ZONE %(zone)s)::date
-               BETWEEN t.valid_from AND t.valid_to
+           AND s.ts > t.valid_start AND s.ts <= t.valid_end
+         GROUP BY t.channel_id, s.ts
     )
-    SELECT x.channel_id, x.ts, x.value,
+    -- Rounded: a float sum depends on the order the plan adds in, and a recomputation must
+    -- find the same value to leave it alone.
+    SELECT x.channel_id, x.ts, round(x.value::numeric, 6)::float8 AS value,
            CASE WHEN x.estimated THEN %(from_estimates)s ELSE 0 END::smallint AS quality
-      FROM (
-            SELECT channel_id, ts, day, sum(value) AS value, bool_or(estimated) AS estimated,
-                   count(*) AS terms
-              FROM terms GROUP BY channel_id, ts, day
-           ) x
-      JOIN virtual_day d ON d.channel_id = x.channel_id AND d.day = x.day AND d.terms = x.terms
+      FROM summed x
+      JOIN virtual_day d ON d.channel_id = x.channel_id AND x.ts > d.day_start
+       AND x.ts <= d.day_end AND d.terms = x.terms
 """
 REMOVED = """
     DELETE FROM metering_intervalreading r
@@ -323,8 +328,10 @@ def compute(
                 params["channels"] = channels
                 cur.execute("DROP TABLE IF EXISTS virtual_term, virtual_day, virtual_value")
                 cur.execute(TERMS, params)
+                cur.execute("ANALYZE virtual_term")  # fresh tables: no statistics otherwise
                 cur.execute(TERM_COUNTS, params)
                 cur.execute(COMPUTED, params)
+                cur.execute("ANALYZE virtual_value")
                 cur.execute(REMOVED, params)
                 result.removed += cur.rowcount
                 cur.execute(WRITE, params)
