@@ -2,7 +2,8 @@
 core.TaskRun from Celery's signals (start, success, failure), in eager mode too; the
 schedules are django-celery-beat's PeriodicTask rows, which planners see and change in the
 admin. A task is *late* when its schedule was due more than TASKS_LATE_GRACE_MINUTES ago and
-it has not run since; *failed* when its last run failed. Either raises the planners' alarm.
+it has not run since (only with a broker: without one, no beat runs schedules); *failed* when
+its last run failed. Either raises the planners' alarm.
 """
 
 from __future__ import annotations
@@ -110,8 +111,13 @@ def _describe(periodic) -> str:
         return f"cron {c.minute} {c.hour} {c.day_of_month} {c.month_of_year} {c.day_of_week}"
     if periodic.interval_id:
         i = periodic.interval
-        return f"cada {i.every} {i.get_period_display()}"
+        return f"cada {i.every} {i.get_period_display().lower()}"
     return str(periodic.clocked or periodic.solar or "")
+
+
+def beat_runs() -> bool:
+    """Whether a broker is configured, so that a Celery beat runs the schedules."""
+    return bool(settings.CELERY_BROKER_URL)
 
 
 def task_states(now: datetime | None = None) -> list[TaskState]:
@@ -130,11 +136,15 @@ def task_states(now: datetime | None = None) -> list[TaskState]:
         since = last.started_at if last else periodic.date_changed
         due = None
         try:
-            due = since + periodic.schedule.remaining_estimate(since)
+            # Celery's estimate is relative to now: the time left (negative when overdue)
+            # until the first run due after `since`.
+            due = now + periodic.schedule.remaining_estimate(since)
         except (AttributeError, TypeError, ValueError):  # a clocked or solar schedule
             due = None
         running = last is not None and last.status == TaskRun.Status.RUNNING
-        late = bool(periodic.enabled and due and due + grace < now and not running)
+        # Without a broker nothing runs the schedules (tasks run eagerly where they are
+        # called): a schedule is late only where a beat is meant to run it.
+        late = bool(beat_runs() and periodic.enabled and due and due + grace < now and not running)
         failed = bool(periodic.enabled and last and last.status == TaskRun.Status.FAILED)
         states.append(
             TaskState(

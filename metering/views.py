@@ -251,7 +251,10 @@ class VeeDayView(MeteringPage):
             return self._again("Intervalo no válido.", request.POST)
         action = request.POST.get("accion")
         try:
-            if action == "aceptar":
+            if action == "aceptar_todas":
+                accepted = vee_edits.accept_day(channel, self.day, request.user)
+                message = f"{len(accepted)} estimaciones aceptadas."
+            elif action == "aceptar":
                 vee_edits.accept(channel, ts, request.user)
                 message = f"Estimación del intervalo {timezone.localtime(ts):%H:%M} aceptada."
             elif action == "manual":
@@ -375,7 +378,7 @@ class TasksView(MeteringPage):
 
     def get_context_data(self, **kwargs):
         from core.models import TaskRun
-        from core.scheduled import task_states
+        from core.scheduled import beat_runs, task_states
 
         context = super().get_context_data(**kwargs)
         runs = TaskRun.objects.order_by("-started_at")
@@ -387,6 +390,7 @@ class TasksView(MeteringPage):
             task=task,
             runs=Paginator(runs, PAGE_SIZE).get_page(self.request.GET.get("pagina")),
             grace=settings.TASKS_LATE_GRACE_MINUTES,
+            beat_runs=beat_runs(),
         )
         return context
 

@@ -72,6 +72,11 @@ class ChannelDay:
     slots: list[Slot]
     edits: list[VeeEdit]
 
+    @property
+    def pending(self) -> int:
+        """Estimates not yet accepted."""
+        return sum(1 for s in self.slots if s.estimate is not None and s.accepted_at is None)
+
 
 SLOTS = """
     SELECT s.slot, r.value, r.quality, e.value, e.method, e.accepted_at
@@ -235,3 +240,15 @@ def set_manual(channel: Channel, ts: datetime, value: float, reason: str, user) 
         reason=reason,
         user=user,
     )
+
+
+@transaction.atomic
+def accept_day(channel: Channel, day: date, user) -> list[VeeEdit]:
+    """Accept every estimate of the channel's local day not yet accepted (each edit kept)."""
+    start, end = period(day, day)
+    pending = EstimatedReading.objects.filter(
+        channel=channel, ts__gt=start, ts__lte=end, accepted_at__isnull=True
+    ).order_by("ts")
+    if not pending.exists():
+        raise EditError("no hay estimaciones por revisar en el día")
+    return [accept(channel, estimate.ts, user) for estimate in pending]

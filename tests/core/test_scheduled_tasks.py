@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 from celery import shared_task
+from django.test import override_settings
 from django.utils import timezone
 from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
@@ -63,6 +64,7 @@ def test_a_failed_run_is_recorded_and_raises_the_alarm():
     assert "fallaron Prueba que falla" in alarm()
 
 
+@override_settings(CELERY_BROKER_URL="redis://127.0.0.1:6379/0")
 def test_a_task_that_did_not_run_when_due_is_late():
     PeriodicTask.objects.filter(name=tasks.DAILY).update(
         date_changed=timezone.now() - timedelta(days=3)
@@ -97,6 +99,15 @@ def test_the_daily_task_validates_computes_and_compares_the_day_before(tmp_path)
     assert "comparados con su respaldo" in answer
 
 
+def test_without_a_broker_a_schedule_nobody_runs_is_not_called_late():
+    PeriodicTask.objects.filter(name=tasks.DAILY).update(
+        date_changed=timezone.now() - timedelta(days=3)
+    )
+    assert not {s.name: s for s in task_states()}[tasks.DAILY].late
+    assert alarm() is None
+
+
+@override_settings(CELERY_BROKER_URL="redis://127.0.0.1:6379/0")
 def test_the_tasks_page_shows_the_schedules_and_the_planners_see_the_alarm(client):
     from accounts.models import User
 

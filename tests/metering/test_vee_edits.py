@@ -174,3 +174,20 @@ def test_an_unknown_meter_or_day_answers_404_and_the_list_shows_the_day(
     assert "MV-1" not in none_left.content.decode()
     bad = client.get("/medicion/vee/", {"dia": "ayer"})
     assert bad.status_code == 200 and "no es válida" in bad.content.decode()
+
+
+def test_a_planner_accepts_every_pending_estimate_of_the_day_at_once(day_with_gap, planner, client):
+    _, channel = day_with_gap
+    client.force_login(planner)
+    page = client.get(url()).content.decode()
+    assert "Aceptar las 4 estimaciones por revisar del día" in page
+    answer = client.post(
+        url(), {"canal": channel.pk, "intervalo": slot(1).isoformat(), "accion": "aceptar_todas"}
+    )
+    assert answer.status_code == 302
+    assert not EstimatedReading.objects.filter(channel=channel, accepted_at__isnull=True).exists()
+    assert VeeEdit.objects.filter(action="accept", user=planner).count() == 4
+    again = client.post(
+        url(), {"canal": channel.pk, "intervalo": slot(1).isoformat(), "accion": "aceptar_todas"}
+    )
+    assert again.status_code == 400 and "No hay estimaciones por revisar" in again.content.decode()
