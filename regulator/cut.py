@@ -61,7 +61,8 @@ INTERVAL_SELECT = """
       JOIN metering_channel c ON c.id = r.channel_id
       JOIN metering_meter m ON m.id = c.meter_id
       JOIN metering_readingtype t ON t.id = c.reading_type_id
-     {where}
+     -- A virtual meter's values are derived from the meters SEC receives.
+     WHERE NOT m.virtual {where}
      ORDER BY r.channel_id, r.ts
      {limit}
 """

@@ -248,7 +248,7 @@ def estimate_partition(month, sample: int = DEFAULT_SAMPLE, seed: int = 0) -> Pa
         start = int(rng.randint(low, high))
         sql = INTERVAL_SELECT.format(
             partition=partition,
-            where=f"WHERE r.channel_id >= {start}",
+            where=f"AND r.channel_id >= {start}",
             limit=f"LIMIT {INTERVAL_WINDOW}",
         )
         window = _copy_lines(f"COPY ({sql}) TO STDOUT (FORMAT csv)")

@@ -285,3 +285,16 @@ def test_a_real_feeder_head_wins_over_a_virtual_one_of_the_same_feeder(points, t
     monitoring.monthly_demand(DAY.replace(day=1))
     demand = MonthlyDemand.objects.get(feeder=points["feeder"], month=DAY.replace(day=1))
     assert demand.max_kw == Decimal("40.0")
+
+
+def test_the_monthly_interval_file_for_sec_leaves_the_virtual_values_out(points, tmp_path):
+    from django.db import connection
+
+    from regulator.cut import INTERVAL_SELECT
+
+    ingest.ingest_file(day_of_readings(tmp_path))
+    sql = INTERVAL_SELECT.format(partition="metering_intervalreading", where="", limit="")
+    with connection.cursor() as cur:
+        cur.execute(sql)
+        serials = {row[0] for row in cur.fetchall()}
+    assert serials == {"TOT-1", "TOT-2"}
