@@ -17,17 +17,18 @@ from dataclasses import dataclass, field
 from django.utils.html import escape
 
 WIDTH, HEIGHT = 640, 300
-LEFT, RIGHT, TOP, BOTTOM = 62, 16, 30, 52
+LEFT, RIGHT, TOP, BOTTOM = 62, 26, 30, 52
 PALETTE = ("#1f5fa8", "#c62828", "#2e7d32", "#6a1b9a", "#ef6c00", "#00838f")
 BAND_FILL = "#2e7d32"
+LEGEND_CHAR, LEGEND_ROW = 10.5, 22
 
 
 @dataclass(frozen=True)
 class ChartLine:
     name: str
     points: Sequence[tuple[float, float | None]]
-    # (x, low, high) per point: drawn as a light area behind the line.
-    envelope: Sequence[tuple[float, float, float]] = field(default=())
+    # (x, low, high) per point: drawn as a light area behind the line; None breaks it.
+    envelope: Sequence[tuple[float, float, float] | None] = field(default=())
     color: str = ""
 
 
@@ -79,7 +80,7 @@ def line_chart(
 ) -> str:
     """The SVG of the chart; an empty string when no line has a value."""
     values = [y for line in lines for _, y in line.points if y is not None]
-    values += [v for line in lines for _, lo, hi in line.envelope for v in (lo, hi)]
+    values += [v for line in lines for e in line.envelope if e for v in e[1:]]
     if not values:
         return ""
     low, high = min(values), max(values)
@@ -92,29 +93,42 @@ def line_chart(
     x_min, x_max = x_range
     if x_max <= x_min:
         x_max = x_min + 1
-    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+    legend = [(line.name, line.color or PALETTE[i % len(PALETTE)]) for i, line in enumerate(lines)]
+    if band and band_label:
+        legend.append((band_label, ""))
+    legend_items, cursor, row = [], LEFT, 0
+    for name, color in legend:
+        # Wide enough for the larger text of a phone's screen (the stylesheet's 18 units).
+        width = 28 + LEGEND_CHAR * len(name)
+        if cursor + width > WIDTH - RIGHT and cursor > LEFT:
+            cursor, row = LEFT, row + 1
+        legend_items.append((name, color, cursor, 16 + row * LEGEND_ROW))
+        cursor += width
+    top = TOP + row * LEGEND_ROW
+    height = HEIGHT + row * LEGEND_ROW
+    plot_w, plot_h = WIDTH - LEFT - RIGHT, height - top - BOTTOM
 
     def x(v: float) -> float:
         return LEFT + (v - x_min) / (x_max - x_min) * plot_w
 
     def y(v: float) -> float:
-        return TOP + plot_h - (v - y_min) / (y_max - y_min) * plot_h
+        return top + plot_h - (v - y_min) / (y_max - y_min) * plot_h
 
     out = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" '
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" '
         f'class="curve" role="img" aria-labelledby="{chart_id}-t {chart_id}-d">',
         f'<title id="{chart_id}-t">{escape(title)}</title>',
         f'<desc id="{chart_id}-d">{escape(description)}</desc>',
         '<g font-size="12" fill="#333" font-family="sans-serif">',
     ]
     if band:
-        top, bottom = y(band[1]), y(band[0])
+        upper, lower = y(band[1]), y(band[0])
         out.append(
-            f'<rect class="band" x="{LEFT}" y="{top:.1f}" width="{plot_w}" '
-            f'height="{bottom - top:.1f}" fill="{BAND_FILL}" fill-opacity="0.12"/>'
-            f'<line x1="{LEFT}" x2="{LEFT + plot_w}" y1="{top:.1f}" y2="{top:.1f}" '
+            f'<rect class="band" x="{LEFT}" y="{upper:.1f}" width="{plot_w}" '
+            f'height="{lower - upper:.1f}" fill="{BAND_FILL}" fill-opacity="0.12"/>'
+            f'<line x1="{LEFT}" x2="{LEFT + plot_w}" y1="{upper:.1f}" y2="{upper:.1f}" '
             f'stroke="{BAND_FILL}" stroke-dasharray="4 3"/>'
-            f'<line x1="{LEFT}" x2="{LEFT + plot_w}" y1="{bottom:.1f}" y2="{bottom:.1f}" '
+            f'<line x1="{LEFT}" x2="{LEFT + plot_w}" y1="{lower:.1f}" y2="{lower:.1f}" '
             f'stroke="{BAND_FILL}" stroke-dasharray="4 3"/>'
         )
     for i, t in enumerate(y_ticks):
@@ -136,22 +150,22 @@ def line_chart(
         xx = x(value)
         minor = ' class="minor"' if i % 2 and len(x_ticks) > 5 else ""
         out.append(
-            f'<line x1="{xx:.1f}" x2="{xx:.1f}" y1="{TOP + plot_h}" y2="{TOP + plot_h + 4}" '
-            f'stroke="#333"/><text{minor} x="{xx:.1f}" y="{TOP + plot_h + 17}" '
+            f'<line x1="{xx:.1f}" x2="{xx:.1f}" y1="{top + plot_h}" y2="{top + plot_h + 4}" '
+            f'stroke="#333"/><text{minor} x="{xx:.1f}" y="{top + plot_h + 17}" '
             f'text-anchor="middle">{escape(label)}</text>'
         )
     out.append(
-        f'<text class="axis" x="{LEFT + plot_w / 2:.0f}" y="{HEIGHT - 8}" '
+        f'<text class="axis" x="{LEFT + plot_w / 2:.0f}" y="{height - 8}" '
         f'text-anchor="middle">{escape(x_label)}</text>'
-        f'<text class="axis" x="14" y="{TOP + plot_h / 2:.0f}" '
-        f'transform="rotate(-90 14 {TOP + plot_h / 2:.0f})" text-anchor="middle">'
+        f'<text class="axis" x="14" y="{top + plot_h / 2:.0f}" '
+        f'transform="rotate(-90 14 {top + plot_h / 2:.0f})" text-anchor="middle">'
         f"{escape(y_label)}</text>"
     )
     for index, line in enumerate(lines):
         color = line.color or PALETTE[index % len(PALETTE)]
-        if line.envelope:
-            upper = " ".join(f"{x(p[0]):.1f},{y(p[2]):.1f}" for p in line.envelope)
-            lower = " ".join(f"{x(p[0]):.1f},{y(p[1]):.1f}" for p in reversed(line.envelope))
+        for area in _runs([(e, 0.0) if e else (0.0, None) for e in line.envelope]):
+            upper = " ".join(f"{x(e[0]):.1f},{y(e[2]):.1f}" for e, _ in area)
+            lower = " ".join(f"{x(e[0]):.1f},{y(e[1]):.1f}" for e, _ in reversed(area))
             out.append(
                 f'<polygon class="envelope" points="{upper} {lower}" fill="{color}" '
                 'fill-opacity="0.18" stroke="none"/>'
@@ -177,29 +191,25 @@ def line_chart(
                     f'stroke="{color}" stroke-width="1.5" stroke-linejoin="round" '
                     f'data-serie="{escape(line.name)}"/>'
                 )
-    legend = [(line.name, line.color or PALETTE[i % len(PALETTE)]) for i, line in enumerate(lines)]
-    if band and band_label:
-        legend.append((band_label, ""))
-    cursor = LEFT
-    for name, color in legend:
+    for name, color, lx, ly in legend_items:
         if color:
-            out.append(f'<rect x="{cursor}" y="9" width="14" height="4" fill="{color}"/>')
+            out.append(f'<rect x="{lx}" y="{ly - 6}" width="14" height="4" fill="{color}"/>')
         else:
             out.append(
-                f'<rect x="{cursor}" y="4" width="14" height="12" fill="{BAND_FILL}" '
+                f'<rect x="{lx}" y="{ly - 10}" width="14" height="12" fill="{BAND_FILL}" '
                 'fill-opacity="0.25"/>'
             )
-        out.append(f'<text class="legend" x="{cursor + 18}" y="15">{escape(name)}</text>')
-        cursor += 26 + 7 * len(name)
+        out.append(f'<text class="legend" x="{lx + 18}" y="{ly}">{escape(name)}</text>')
     out.append(
-        f'<rect x="{LEFT}" y="{TOP}" width="{plot_w}" height="{plot_h}" fill="none" '
+        f'<rect x="{LEFT}" y="{top}" width="{plot_w}" height="{plot_h}" fill="none" '
         'stroke="#999"/></g></svg>'
     )
     return "".join(out)
 
 
-def _runs(points: Sequence[tuple[float, float | None]]) -> list[list[tuple[float, float]]]:
-    runs: list[list[tuple[float, float]]] = [[]]
+def _runs(points: Sequence[tuple]) -> list[list[tuple]]:
+    """The stretches of `points` between the ones whose value (second item) is None."""
+    runs: list[list[tuple]] = [[]]
     for px, py in points:
         if py is None:
             if runs[-1]:
