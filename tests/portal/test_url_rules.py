@@ -134,6 +134,8 @@ RULES: dict[str, Rule] = {
     "dr:message-list": Rule(DR_READ),
     "dr:message-detail": Rule(DR_READ, args="message"),
     "metering:monitoring": Rule(MONITORING),
+    "metering:meter_curves": Rule(MONITORING),
+    "metering:group_curves": Rule(MONITORING),
     # /mi-cuenta/ sends a customer to their own pages; other profiles have none.
     "customers:mine": Rule({**only((), {404}, LOGIN), "client": {302}, "eg": {302}}),
     "customers:search": Rule(only(("sec",), {403}, LOGIN), query="por=direccion&q=andes"),
