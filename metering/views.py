@@ -142,9 +142,7 @@ class _CurvesPage(PortalPage):
                 log_access(self.request, self.access_kind, self.reference() + " (CSV)")
             if table is None:
                 return HttpResponseBadRequest(
-                    context.get("error")
-                    or "Elija una curva para descargar: "
-                    + ", ".join(context.get("csv_choices", ())),
+                    context.get("error") or context.get("csv_missing", ""),
                     content_type="text/plain; charset=utf-8",
                 )
             return self.csv_response(table)
@@ -169,7 +167,9 @@ class _CurvesPage(PortalPage):
             "load": load,
             "charts": charts,
             "csv_table": table,
-            "csv_choices": list(curve_figures.LOAD_CURVES),
+            "csv_missing": "Elija la curva que descargar: curva="
+            + ", ".join(curve_figures.LOAD_CURVES)
+            + ".",
         }
 
 
@@ -221,6 +221,7 @@ class MeterCurvesView(_CurvesPage):
             or (period or curves.default_period()).last.isoformat(),
         )
         if self.meter is None:
+            context["csv_missing"] = "Indique el número de serie del medidor (medidor=…)."
             return context
         context["location"] = curves.meter_location(self.meter)
         context["pdf_name"] = f"curvas-medidor-{self.meter.serial}"
@@ -295,6 +296,7 @@ class GroupCurvesView(_CurvesPage):
             or (period or curves.default_period()).last.isoformat(),
         )
         if self.group is None or context["error"]:
+            context["csv_missing"] = "Indique el grupo (grupo=… y clave=…)."
             return context
         context["pdf_name"] = f"curvas-{self.group.kind}-{self.group.key}"
         load = curves.load_curves(self.group, period)

@@ -203,3 +203,11 @@ def test_the_monitoring_page_links_to_the_curves(client, planner):
     page = client.get(reverse("metering:monitoring")).content.decode()
     assert METER_URL in page and GROUP_URL in page
     assert GROUP_URL in client.get(reverse("network:vnr")).content.decode()
+
+
+def test_a_csv_without_its_curve_or_subject_says_what_is_missing(client, planner, grid):  # noqa: F811
+    client.force_login(planner)
+    group = client.get(GROUP_URL, {"grupo": "comuna", "clave": "09101", "formato": "csv"})
+    assert group.status_code == 400 and "Elija la curva que descargar" in group.content.decode()
+    meter = client.get(METER_URL, {"formato": "csv"})
+    assert meter.status_code == 400 and "Indique el número de serie" in meter.content.decode()
