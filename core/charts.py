@@ -149,10 +149,12 @@ def line_chart(
             continue
         xx = x(value)
         minor = ' class="minor"' if i % 2 and len(x_ticks) > 5 else ""
+        # A label at an end of the axis stays inside the figure.
+        anchor = "start" if value == x_min else "end" if value == x_max else "middle"
         out.append(
             f'<line x1="{xx:.1f}" x2="{xx:.1f}" y1="{top + plot_h}" y2="{top + plot_h + 4}" '
             f'stroke="#333"/><text{minor} x="{xx:.1f}" y="{top + plot_h + 17}" '
-            f'text-anchor="middle">{escape(label)}</text>'
+            f'text-anchor="{anchor}">{escape(label)}</text>'
         )
     out.append(
         f'<text class="axis" x="{LEFT + plot_w / 2:.0f}" y="{height - 8}" '
