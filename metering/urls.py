@@ -1,6 +1,6 @@
 from django.urls import path
 
-from metering import views
+from metering import curve_views, views
 
 app_name = "metering"
 urlpatterns = [
@@ -22,4 +22,6 @@ urlpatterns = [
         views.report_download,
         name="report_download",
     ),
+    path("curvas/medidor/", curve_views.MeterCurvesView.as_view(), name="meter_curves"),
+    path("curvas/grupo/", curve_views.GroupCurvesView.as_view(), name="group_curves"),
 ]

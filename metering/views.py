@@ -31,7 +31,7 @@ from metering.models import (
     ValidationDay,
     VirtualTerm,
 )
-from metering.services import reports, vee_edits, virtual
+from metering.services import groups, reports, vee_edits, virtual
 from metering.services.vee import period as vee_period
 
 PAGE_SIZE = 50
@@ -585,6 +585,10 @@ class ReportsView(MeteringPage):
         )
         form = kwargs.get("form") or {}
         context.update(
+            group_kinds=groups.KINDS,
+            key_hints=groups.KEY_HINTS,
+            form_kind=form.get("grupo", ""),
+            form_key=form.get("clave", ""),
             form_meter=form.get("medidor", ""),
             form_from=form.get("desde") or f"{(last_month - timedelta(days=1)).replace(day=1)}",
             form_to=form.get("hasta") or f"{last_month - timedelta(days=1)}",
@@ -600,6 +604,13 @@ class ReportsView(MeteringPage):
             last = date.fromisoformat(form.get("hasta", ""))
         except ValueError:
             return self._again("Indique el periodo con fechas válidas (AAAA-MM-DD).", form)
+        if form.get("tipo") == "grupo":
+            try:
+                group = groups.parse_group(form)
+                report = reports.group_report(group, first, last, request.user)
+            except (groups.GroupError, reports.ReportError) as error:
+                return self._again(str(error).rstrip(".").capitalize() + ".", form)
+            return redirect("metering:report", pk=report.pk)
         serial = form.get("medidor", "").strip()
         meter = Meter.objects.filter(serial=serial).first() if serial else None
         if meter is None:

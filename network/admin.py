@@ -320,7 +320,7 @@ def candidate_ruts(term: str) -> list[str]:
 # and the transformer already places the customer in the network. Nor the CIS's billing day.
 NETWORK_FIELDSETS = [
     (None, {"fields": ["distributor", "number"]}),
-    ("Servicio", {"fields": ["comuna", "service_capacity_kw"]}),
+    ("Servicio", {"fields": ["comuna", "service_capacity_kw", "tariff"]}),
     ("Red", {"fields": ["transformer"]}),
     (
         "Generación (EG)",
@@ -345,7 +345,7 @@ class CustomerAdmin(LargeTableMixin, UtmMixin, NetworkMapAdmin):
 
     list_display = ["number", "name", "rut", "address", "comuna", "transformer", "is_eg"]
     list_display_links = ["number", "name"]
-    list_filter = ["distributor", "is_eg", "eg_technology", "comuna__region"]
+    list_filter = ["distributor", "tariff", "is_eg", "eg_technology", "comuna__region"]
     list_select_related = ["comuna", "transformer"]
     search_fields = ["=number", "=rut", "name", "address"]
     autocomplete_fields = ["comuna"]
@@ -354,7 +354,10 @@ class CustomerAdmin(LargeTableMixin, UtmMixin, NetworkMapAdmin):
     ordering = ["distributor_id", "number"]
     fieldsets = [
         (None, {"fields": ["distributor", "number", "rut", "name", "email", "phone"]}),
-        ("Servicio", {"fields": ["address", "comuna", "billing_day", "service_capacity_kw"]}),
+        (
+            "Servicio",
+            {"fields": ["address", "comuna", "billing_day", "service_capacity_kw", "tariff"]},
+        ),
         ("Red", {"fields": ["transformer", "location", "utm_coordinates"]}),
         (
             "Generación (EG)",

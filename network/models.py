@@ -593,6 +593,24 @@ class Customer(LocatedAsset):
         COGENERATION = "cogeneracion", "Cogeneración"
         OTHER = "otra", "Otra"
 
+    class Tariff(models.TextChoices):
+        """The regulated tariff options of the distribution tariff decree (BT: low voltage,
+        AT: high voltage, i.e. medium voltage in distribution)."""
+
+        BT1A = "BT1a", "BT1a: energía, consumo de invierno sin límite"
+        BT1B = "BT1b", "BT1b: energía, con límite de invierno"
+        BT2 = "BT2", "BT2: potencia contratada"
+        BT3 = "BT3", "BT3: demanda máxima leída"
+        BT41 = "BT4.1", "BT4.1: horaria, potencia contratada en punta y máxima contratada"
+        BT42 = "BT4.2", "BT4.2: horaria, punta leída y máxima contratada"
+        BT43 = "BT4.3", "BT4.3: horaria, punta leída y máxima leída"
+        BT5 = "BT5", "BT5: energía horaria"
+        AT2 = "AT2", "AT2: potencia contratada"
+        AT3 = "AT3", "AT3: demanda máxima leída"
+        AT41 = "AT4.1", "AT4.1: horaria, potencia contratada en punta y máxima contratada"
+        AT42 = "AT4.2", "AT4.2: horaria, punta leída y máxima contratada"
+        AT43 = "AT4.3", "AT4.3: horaria, punta leída y máxima leída"
+
     distributor = models.ForeignKey(
         Distributor,
         verbose_name="empresa distribuidora",
@@ -627,6 +645,15 @@ class Customer(LocatedAsset):
         "tecnología EG", max_length=15, choices=EgTechnology.choices, blank=True
     )
     eg_connected_on = models.DateField("fecha de conexión EG", null=True, blank=True)
+    # Blank until the CIS says: a default option would tell SEC a tariff nobody chose.
+    tariff = models.CharField(
+        "opción tarifaria",
+        max_length=6,
+        choices=Tariff.choices,
+        blank=True,
+        db_index=True,
+        help_text="Opción tarifaria regulada del cliente; en blanco si el CIS no la ha informado.",
+    )
 
     objects = CustomerQuerySet.as_manager()
 

@@ -23,8 +23,8 @@ from regulator.records import ENTITIES, Column, Record, RecordType, record_type
 
 # 1.1: tipos_conductor and solicitudes_conexion; the capacity data of spans (conductor type),
 # equipment (the span it switches), transformers (vk, vector group) and substations (upstream
-# short-circuit power).
-CONTRACT_VERSION = "1.1"
+# short-circuit power). 1.2: the customers' tariff option (clientes.tariff).
+CONTRACT_VERSION = "1.2"
 SCHEMA_DIR = Path(__file__).parent / "schemas"
 # The schemas' identifiers; once published they are served at
 # /regulador/esquemas/v<major>/<file> on the portal's host (docs/regulator_contract.md).

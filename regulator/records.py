@@ -406,6 +406,7 @@ RECORD_TYPES: tuple[RecordType, ...] = (
             col("eg_capacity_kw"),
             col("eg_technology"),
             col("eg_connected_on"),
+            col("tariff"),
             AS_OF,
             col("location"),
         ),

@@ -217,16 +217,18 @@ def point_report(meter: Meter, first: date, last: date, user=None) -> MeteringRe
     return _keep(MeteringReport.Kind.POINTS, title, first, last, rows, generated_by=user)
 
 
-def group_report(
-    label: str, meter_ids_sql: str, params: dict, first: date, last: date, user=None
-) -> MeteringReport:
-    """One group's row: `meter_ids_sql` selects its meters' ids (column meter_id)."""
+def group_report(group, first: date, last: date, user=None) -> MeteringReport:
+    """One group's row (metering.services.groups.Group: a comuna, feeder, transformer or
+    tariff option): its customer meters added up."""
+    sql, params = group.meters_sql()
     members = (
-        "SELECT g.meter_id, %(group_key)s::text AS key, %(group_label)s::text AS label "
-        f"FROM ({meter_ids_sql}) g"
+        "SELECT g.id AS meter_id, %(group_key)s::text AS key, %(group_label)s::text AS label "
+        f"FROM ({sql}) g"
     )
-    rows = figures(members, first, last, {**params, "group_key": label[:100], "group_label": label})
-    title = f"{label}, {first:%d/%m/%Y} a {last:%d/%m/%Y}"
+    rows = figures(
+        members, first, last, {**params, "group_key": group.key, "group_label": group.label}
+    )
+    title = f"{group.label}, {first:%d/%m/%Y} a {last:%d/%m/%Y}"
     return _keep(MeteringReport.Kind.GROUPS, title, first, last, rows, generated_by=user)
 
 

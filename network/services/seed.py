@@ -58,7 +58,7 @@ TABLES = {
     "customers": ("network_customer", (
         "id", "as_of", "distributor_id", "number", "rut", "name", "email", "phone", "address",
         "comuna_id", "billing_day", "service_capacity_kw", "transformer_id", "location", "is_eg",
-        "eg_capacity_kw", "eg_technology", "eg_connected_on")),
+        "eg_capacity_kw", "eg_technology", "eg_connected_on", "tariff")),
     "demands": ("demand_monthlydemand", (
         "id", "as_of", "feeder_id", "transformer_id", "month", "max_kw", "min_kw",
         "excludes_load_transfer")),

@@ -247,6 +247,8 @@ class NetworkGenerator:
         conductor_ids: dict[str, int] | None = None,
     ):
         self.rng = random.Random(seed)
+        # Tariffs came after the rest: their own sequence leaves every other value unchanged.
+        self.tariff_rng = random.Random(f"tariff-{seed}")
         self.as_of = as_of
         self.vnr = vnr_ids
         self.conductors = conductor_ids or {}
@@ -520,7 +522,16 @@ class NetworkGenerator:
             ("solar" if rng.random() < 0.92 else "eolica") if is_eg else "",
             date(rng.randint(2016, self.as_of.year - 1), rng.randint(1, 12), rng.randint(1, 28))
             if is_eg else None,
+            self._tariff(three_phase),
         )  # fmt: skip
+
+    def _tariff(self, three_phase: bool) -> str:
+        """Homes on BT1a (a few on the hourly BT5); three-phase services on the power
+        options."""
+        rng = self.tariff_rng
+        if three_phase:
+            return rng.choices(("BT2", "BT3", "BT4.3", "BT4.1"), weights=(35, 35, 20, 10))[0]
+        return rng.choices(("BT1a", "BT1b", "BT5"), weights=(92, 5, 3))[0]
 
 
 def vk_percent(kva: float) -> float:

@@ -75,9 +75,13 @@ def test_a_point_report_counts_energy_demand_quality_and_the_estimated_share(fee
 
 
 def test_a_group_report_adds_its_meters_and_takes_the_coincident_maximum(feeder_day):
-    sql = "SELECT id AS meter_id FROM metering_meter WHERE serial = ANY(%(serials)s)"
-    report = reports.group_report("Dos clientes", sql, {"serials": ["CLI-A", "CLI-B"]}, DAY, DAY)
+    from metering.services.groups import resolve_group
+
+    group = resolve_group("alimentador", "AL-R")
+    report = reports.group_report(group, DAY, DAY)
+    assert report.title.startswith("Alimentador AL-R")
     [row] = reports.rows_of(report)
+    assert row.key == "AL-R"
     assert row.meters == 2
     assert row.imported_kwh == pytest.approx(95.5 + 192.0)
     assert row.max_kw == pytest.approx(12.0)  # (1 + 2) × 4, not 4 + 8 at different times
@@ -138,3 +142,16 @@ def test_the_pages_list_generate_and_download_reports(feeder_day, client):
     assert pdf["Content-Type"] == "application/pdf" and pdf.content.startswith(b"%PDF")
     assert planner.accesses.filter(kind="puntos_medicion").count() >= 3
     assert client.get("/medicion/reportes/esquema.xsd").content.startswith(b"<?xml")
+    group = client.post(
+        "/medicion/reportes/",
+        {"tipo": "grupo", "grupo": "alimentador", "clave": "AL-R", "desde": "2026-03-10",
+         "hasta": "2026-03-10"},
+    )  # fmt: skip
+    assert group.status_code == 302
+    assert MeteringReport.objects.filter(kind="groups", title__startswith="Alimentador AL-R")
+    unknown = client.post(
+        "/medicion/reportes/",
+        {"tipo": "grupo", "grupo": "comuna", "clave": "99999", "desde": "2026-03-10",
+         "hasta": "2026-03-10"},
+    )  # fmt: skip
+    assert unknown.status_code == 400 and "No existe la comuna" in unknown.content.decode()

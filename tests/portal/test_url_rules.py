@@ -150,6 +150,8 @@ RULES: dict[str, Rule] = {
     "metering:report_schema": Rule(MONITORING),
     "metering:report": Rule(MONITORING, args="report"),
     "metering:report_download": Rule(MONITORING, args="report_file"),
+    "metering:meter_curves": Rule(MONITORING),
+    "metering:group_curves": Rule(MONITORING),
     # /mi-cuenta/ sends a customer to their own pages; other profiles have none.
     "customers:mine": Rule({**only((), {404}, LOGIN), "client": {302}, "eg": {302}}),
     "customers:search": Rule(only(("sec",), {403}, LOGIN), query="por=direccion&q=andes"),

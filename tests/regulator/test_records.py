@@ -198,3 +198,30 @@ def test_a_broken_manifest_is_refused(breakage):
     BROKEN_MANIFESTS[breakage](manifest)
     with pytest.raises(ValidationError):
         validate_manifest(manifest)
+
+
+def test_contract_1_2_sends_the_customers_tariff(demo_network):
+    """1.2 only adds: the tariff is a field of clientes, an unknown option is refused."""
+    assert contract.CONTRACT_VERSION == "1.2"
+    rt = record_type("clientes")
+    schema = contract.schema_for("clientes")
+    assert "tariff" in schema["required"] and "" in schema["properties"]["tariff"]["enum"]
+    record = next(rt.records())
+    assert record["tariff"] in schema["properties"]["tariff"]["enum"]
+    line = envelope(rt, "update", {**record, "tariff": "BT4.3"}, 5)
+    validate(line)
+    line["record"]["tariff"] = "BT9"
+    with pytest.raises(ValidationError):
+        validate(line)
+
+
+def test_a_tariff_change_is_captured_as_an_update_of_the_customer():
+    from regulator.models import Change, CurrentTxid
+    from tests.factories import make_customer
+
+    customer = make_customer()
+    Change.objects.filter(txid=CurrentTxid()).delete()  # the factory's own rows
+    customer.tariff = "BT2"
+    customer.save(update_fields=["tariff"])
+    changes = Change.objects.filter(txid=CurrentTxid(), aggregatetype="clientes")
+    assert list(changes.values_list("aggregateid", "type")) == [(str(customer.pk), "update")]

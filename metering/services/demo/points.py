@@ -77,7 +77,7 @@ class Points(Plan):
                 day = _local_day(ts, self.zone)
                 factor = DEVIATION if day == self.backup_day else 1 + rng.uniform(-NOISE, NOISE)
                 stamp = ts.astimezone(self.zone).isoformat()
-                out.write(f"{spare.serial},{A_PLUS},{stamp},{value * factor:.4f}\n")
+                out.write(f"{spare.serial},{A_PLUS},{stamp},{value * factor:.3f}\n")
         result = ingest_file(path)
         if result.fatal or result.rejected:
             raise RuntimeError(f"demo respaldo: {result.summary()}")

@@ -4,6 +4,7 @@ heads, written as head-end files and loaded through the real ingest."""
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from datetime import time as clock
@@ -16,6 +17,12 @@ from metering.services.ingest import ingest_file
 from metering.services.monitoring import A_MINUS, A_PLUS
 
 VOLTAGE_L1 = "0.0.2.6.0.1.54.0.0.0.0.0.0.0.128.0.29.0"
+VOLTAGE_L2 = "0.0.2.6.0.1.54.0.0.0.0.0.0.0.64.0.29.0"
+VOLTAGE_L3 = "0.0.2.6.0.1.54.0.0.0.0.0.0.0.32.0.29.0"
+CURRENT_L1 = "0.0.2.6.0.1.4.0.0.0.0.0.0.0.128.0.5.0"
+CURRENT_L2 = "0.0.2.6.0.1.4.0.0.0.0.0.0.0.64.0.5.0"
+CURRENT_L3 = "0.0.2.6.0.1.4.0.0.0.0.0.0.0.32.0.5.0"
+POWER_FACTOR = "0.0.2.6.0.1.38.0.0.0.0.0.0.0.0.0.65.0"
 REGISTER_IMPORT = "0.0.0.9.1.1.12.0.0.0.0.0.0.0.0.3.72.0"
 REGISTER_EXPORT = "0.0.0.9.19.1.12.0.0.0.0.0.0.0.0.3.72.0"
 OUTAGE_START, OUTAGE_END = "3.26.38.85", "3.26.38.49"
@@ -34,6 +41,8 @@ class Series:
     raw: dict[int, float] = field(default_factory=dict)  # slot → value the meter sent instead
     missing: set[int] = field(default_factory=set)
     voltage: list[float] | None = None
+    # Channels added for the curves pages: (reading type code, values, decimals).
+    quality: list[tuple[str, list[float], int]] = field(default_factory=list)
 
 
 class Readings(Bills):
@@ -94,6 +103,7 @@ class Readings(Bills):
             self._net(series, clouds)
         self._quirks()
         self._voltages()
+        self._power_quality()
         self._bill_model()
         path = folder / f"lecturas_demo_{self.as_of:%Y%m%d}.csv"
         with open(path, "w", encoding="utf-8") as out:
@@ -220,6 +230,44 @@ class Readings(Bills):
             for k in self._slots_of(day, 19, 20.5):
                 sagging[k] = rng.uniform(199.5, 202.8)
 
+    def _power_quality(self) -> None:
+        """Current and power factor on the voltage meters, and the other two phases of the
+        first: so that every curve of the curves pages has data. Their own generator, drawn
+        after everything else: the demo's other numbers stay as they were. Values stay well
+        inside the voltage band (the demo's one voltage alarm is the sag of L1)."""
+        if not self.voltage_customers:
+            return
+        rng = random.Random(f"demo-curves-{self.as_of.isoformat()}")
+        low, high = 220 * 0.94, 220 * 1.06
+        for n, c in enumerate(self.voltage_customers):
+            series = self.series[c.pk]
+            voltages = [series.voltage]
+            if n == 0:
+                for offset in (rng.uniform(-1.5, 1.5), rng.uniform(-1.5, 1.5)):
+                    voltages.append(
+                        [min(max(v + offset + rng.gauss(0, 0.5), low), high)
+                         for v in series.voltage]
+                    )  # fmt: skip
+            flow = [
+                (i + (series.exported[k] if series.exported else 0.0)) * 4
+                for k, i in enumerate(series.imported)
+            ]
+            top = max(flow) or 1.0
+            base = rng.uniform(0.93, 0.98)
+            pf = [
+                min(max(base - 0.12 * (1 - kw / top) + rng.gauss(0, 0.01), 0.6), 1.0) for kw in flow
+            ]
+            series.quality.append((POWER_FACTOR, pf, 3))
+            share = 1 / len(voltages)
+            for code, phase in zip((CURRENT_L1, CURRENT_L2, CURRENT_L3), voltages, strict=False):
+                current = [
+                    kw * 1000 * share / (max(v, 1.0) * p) * rng.uniform(0.97, 1.03)
+                    for kw, v, p in zip(flow, phase, pf, strict=True)
+                ]
+                series.quality.append((code, current, 2))
+            for code, phase in zip((VOLTAGE_L2, VOLTAGE_L3), voltages[1:], strict=False):
+                series.quality.append((code, phase, 1))
+
     def _write_customer(self, out, series: Series) -> None:
         serial = series.customer.serial
         texts, missing, raw = self.texts, series.missing, series.raw
@@ -237,6 +285,13 @@ class Readings(Bills):
             out.writelines(
                 f"{prefix}{texts[k]},{v:.1f}\n"
                 for k, v in enumerate(series.voltage)
+                if k not in missing
+            )
+        for code, values, decimals in series.quality:
+            prefix = f"{serial},{code},"
+            out.writelines(
+                f"{prefix}{texts[k]},{v:.{decimals}f}\n"
+                for k, v in enumerate(values)
                 if k not in missing
             )
         # Daily register reads at local midnight: the true energy, which the meter counts
