@@ -109,6 +109,7 @@ INSTALLED_APPS = [
     "customers",
     "regulator",
     "capacity",
+    "outages",
 ]
 
 # Registration captcha: "simple" is self-hosted and works offline; "recaptcha" (Google) needs
@@ -264,6 +265,12 @@ METERING_VOLTAGE_BAND_PCT = env_float("METERING_VOLTAGE_BAND_PCT", 7.5)  # NTCyS
 METERING_HABIT_CHANGE_PCT = env_float("METERING_HABIT_CHANGE_PCT", 50.0)
 METERING_HABIT_MIN_KWH = env_float("METERING_HABIT_MIN_KWH", 30.0)  # smaller months: no alarm
 METERING_MISSING_INTERVALS = env_int("METERING_MISSING_INTERVALS", 8)  # per channel and day
+# Quality of supply (outages/, docs/outages.md): interruptions, events, SAIDI / SAIFI.
+OUTAGES_MIN_MINUTES = env_float("OUTAGES_MIN_MINUTES", 3.0)  # NTCD: longer than 3 minutes
+OUTAGES_GROUP_TOLERANCE_MINUTES = env_float("OUTAGES_GROUP_TOLERANCE_MINUTES", 15.0)
+OUTAGES_MISSING_INTERVALS = env_int("OUTAGES_MISSING_INTERVALS", 4)  # consecutive, no events
+OUTAGES_INFERRED_MIN_METERS = env_int("OUTAGES_INFERRED_MIN_METERS", 2)  # of one transformer
+OUTAGES_TRANSFORMER_SHARE = env_float("OUTAGES_TRANSFORMER_SHARE", 0.5)  # of its meters
 # Rejection reports of ingest_readings (one CSV per run).
 METERING_REPORTS_DIR = Path(
     env_str("METERING_REPORTS_DIR", str(BASE_DIR / "data" / "reports" / "lecturas"))
