@@ -79,6 +79,7 @@ class OutageEventAdmin(ReadOnly):
     list_select_related = ["feeder", "transformer", "planned"]
     search_fields = ["feeder__code", "feeder__name", "transformer__code"]
     date_hierarchy = "started_at"
+    raw_id_fields = ["feeder", "transformer", "planned"]
     actions = ["mark_planned"]
 
     def has_change_permission(self, request, obj=None) -> bool:
@@ -140,3 +141,4 @@ class ReliabilityIndexAdmin(ReadOnly):
                     "saifi", "saidi"]  # fmt: skip
     list_filter = ["level", "month"]
     list_select_related = ["feeder", "comuna", "distributor"]
+    raw_id_fields = ["feeder", "comuna", "distributor"]

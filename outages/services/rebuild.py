@@ -68,10 +68,15 @@ FROM_EVENTS = """
           JOIN metering_metereventtype t ON t.id = e.event_type_id
          WHERE t.category IN ('outage_start', 'outage_end')
            AND e.ts >= %(lookback)s AND e.ts < %(horizon)s
+    ), marked AS (
+        SELECT ev.*, lag(gasp) OVER (PARTITION BY meter_id ORDER BY ts, gasp DESC) AS prev_gasp
+          FROM ev
+    ), kept AS (
+        SELECT * FROM marked
+         WHERE (gasp AND prev_gasp IS NOT TRUE) OR (NOT gasp AND prev_gasp IS NOT FALSE)
     ), seq AS (
-        SELECT ev.*, lag(gasp) OVER w AS prev_gasp, lead(gasp) OVER w AS next_gasp,
-               lead(ts) OVER w AS next_ts
-          FROM ev WINDOW w AS (PARTITION BY meter_id ORDER BY ts, gasp DESC)
+        SELECT kept.*, lead(gasp) OVER w AS next_gasp, lead(ts) OVER w AS next_ts
+          FROM kept WINDOW w AS (PARTITION BY meter_id ORDER BY ts, gasp DESC)
     )
     INSERT INTO outage_cand (meter_id, customer_id, transformer_id, feeder_id, started_at,
                              ended_at, source)
@@ -82,8 +87,7 @@ FROM_EVENTS = """
       JOIN metering_meter m ON m.id = s.meter_id AND m.kind = 'customer'
       JOIN network_customer cu ON cu.id = m.customer_id
       JOIN network_transformer t ON t.id = cu.transformer_id
-     WHERE s.ts >= %(start)s AND s.ts < %(end)s
-       AND ((s.gasp AND s.prev_gasp IS NOT TRUE) OR (NOT s.gasp AND s.prev_gasp IS NULL))
+     WHERE s.ts >= %(start)s AND s.ts < %(end)s AND (s.gasp OR s.prev_gasp IS NULL)
 """
 
 # Runs of missing intervals in a customer meter's energy channel (A+): between two readings
