@@ -138,6 +138,17 @@ TRANSFORMER_ISLANDS = """
               FROM outage_cand o WHERE o.source IN ('events', 'missing')) c
 """
 
+# `{meters}`: (transformer_id, meters) for the transformers of `g`: its customers with a meter
+# in service (METERED), or, in the bench, every customer as if metered.
+METERED = """
+        SELECT cu.transformer_id, count(DISTINCT cu.id) AS meters
+          FROM network_customer cu
+          JOIN metering_meter m ON m.customer_id = cu.id AND m.kind = 'customer'
+                               AND m.removed_on IS NULL
+         WHERE cu.transformer_id IN (SELECT transformer_id FROM g)
+         GROUP BY cu.transformer_id
+"""
+
 # A group is a transformer event when it holds at least OUTAGES_TRANSFORMER_SHARE of the
 # transformer's customer meters (and two of them, unless the transformer has one); a group of
 # only inferred interruptions of fewer than OUTAGES_INFERRED_MIN_METERS meters is isolated;
@@ -146,19 +157,12 @@ TRANSFORMER_GROUPS = """
     CREATE TEMP TABLE outage_grp AS
     WITH g AS (
         SELECT transformer_id, island, min(feeder_id) AS feeder_id,
-               count(DISTINCT meter_id) AS meters,
-               count(DISTINCT meter_id) FILTER (WHERE source = 'events') AS event_meters,
+               count(DISTINCT customer_id) AS meters,
+               count(DISTINCT customer_id) FILTER (WHERE source = 'events') AS event_meters,
                min(started_at) AS started_at,
                CASE WHEN bool_or(ended_at IS NULL) THEN NULL ELSE max(ended_at) END AS ended_at
           FROM outage_tr GROUP BY transformer_id, island
-    ), tm AS (
-        SELECT cu.transformer_id, count(DISTINCT m.id) AS meters
-          FROM network_customer cu
-          JOIN metering_meter m ON m.customer_id = cu.id AND m.kind = 'customer'
-                               AND m.removed_on IS NULL
-         WHERE cu.transformer_id IN (SELECT transformer_id FROM g)
-         GROUP BY cu.transformer_id
-    )
+    ), tm AS ({meters})
     SELECT g.*, coalesce(tm.meters, 0) AS transformer_meters,
            CASE WHEN g.event_meters = 0 AND g.meters < %(min_meters)s THEN 'isolated'
                 WHEN g.meters >= greatest(least(2, coalesce(tm.meters, 0)),
@@ -259,9 +263,18 @@ INTERRUPTIONS = (
 """
 )
 
+# Why an interruption does not count ('' when it does), in this order.
+EXCLUDED = """CASE
+           WHEN i.source = 'restore_only' THEN 'no_start'
+           WHEN i.event_id IS NULL THEN 'isolated'
+           WHEN {planned} THEN 'planned'
+           WHEN i.minutes <= %(min_minutes)s THEN 'short'
+           ELSE '' END"""
+
 # A planned outage covers the events of its feeder (or of its transformer) that started from
 # a tolerance before its scheduled start to its scheduled end.
-PLANS = """
+PLANS = (
+    """
     UPDATE outages_outageevent e
        SET planned_id = (
            SELECT p.id FROM outages_plannedoutage p
@@ -270,17 +283,17 @@ PLANS = """
               AND e.started_at >= p.starts_at - %(tolerance)s AND e.started_at <= p.ends_at
             ORDER BY p.starts_at, p.id LIMIT 1)
      WHERE e.month = %(month)s;
-    UPDATE outages_interruption i
-       SET excluded = CASE
-           WHEN i.source = 'restore_only' THEN 'no_start'
-           WHEN i.event_id IS NULL THEN 'isolated'
-           WHEN e.planned_id IS NOT NULL THEN 'planned'
-           WHEN i.minutes <= %(min_minutes)s THEN 'short'
-           ELSE '' END
-      FROM outages_interruption i2
-      LEFT JOIN outages_outageevent e ON e.id = i2.event_id
-     WHERE i2.id = i.id AND i.month = %(month)s
+    UPDATE outages_interruption i SET excluded = x.excluded
+      FROM (SELECT i.id, """
+    + EXCLUDED.format(planned="e.planned_id IS NOT NULL")
+    + """ AS excluded
+              FROM outages_interruption i
+              LEFT JOIN outages_outageevent e ON e.id = i.event_id
+             WHERE i.month = %(month)s) x
+     -- Only the rows whose exclusion changes: most stay as the rebuild wrote them.
+     WHERE x.id = i.id AND i.excluded <> x.excluded
 """
+)
 
 # SAIFI = customer interruptions / customers served; SAIDI = customer minutes of interruption
 # / customers served; over the interruptions that count, per feeder (the customer's
@@ -374,11 +387,11 @@ def collect(cur, p: dict) -> None:
     cur.execute("ANALYZE outage_cand")
 
 
-def group(cur, p: dict) -> None:
+def group(cur, p: dict, meters: str = METERED) -> None:
     """Events and interruptions of the month from `outage_cand` (filled by `collect`, or by
     the bench with synthetic interruptions)."""
     cur.execute(TRANSFORMER_ISLANDS, p)
-    cur.execute(TRANSFORMER_GROUPS, p)
+    cur.execute(TRANSFORMER_GROUPS.replace("{meters}", meters), p)
     cur.execute(FEEDER_ISLANDS, p)
     run(cur, EVENTS, p)
     run(cur, INTERRUPTIONS, p)

@@ -73,9 +73,7 @@ def test_a_bad_feeder_filter_is_said_in_spanish_not_a_500(login_as, value):
 def test_an_open_event_says_abierta_and_its_detail_lists_customers_by_number(login_as):
     open_event = OutageEvent.objects.filter(ended_at__isnull=True).order_by("pk").first()
     assert open_event is not None  # the demo's gasp without restore
-    listing = login_as("planner").get(
-        reverse("outages:events") + f"?mes={open_event.month:%Y-%m}"
-    )
+    listing = login_as("planner").get(reverse("outages:events") + f"?mes={open_event.month:%Y-%m}")
     assert "abierta" in listing.content.decode()
     detail = login_as("planner").get(reverse("outages:event", args=[open_event.pk]))
     body = detail.content.decode()
