@@ -249,6 +249,10 @@ INTERRUPTIONS = (
        AND NOT EXISTS (SELECT FROM outage_tr t
                         WHERE t.transformer_id = g.transformer_id AND t.island = g.island
                           AND t.customer_id = cu.id);
+    -- The tables' statistics as they are now, this transaction's rows included: stale ones
+    -- (an empty table) make the planner loop over every event for every event.
+    ANALYZE outages_outageevent;
+    ANALYZE outages_interruption;
     UPDATE outages_outageevent e
        SET customers = a.customers, customer_minutes = a.minutes, reporting_meters = a.reporting,
            silent_customers = a.silent, transformers = a.transformers

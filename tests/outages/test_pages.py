@@ -14,6 +14,8 @@ from tests.conftest import PERSONAS
 pytestmark = pytest.mark.django_db
 
 ALLOWED = {"planner", "sec"}
+EVENTS_QUERIES = 9
+INDICES_QUERIES = 12
 
 
 def demo_month():
@@ -137,3 +139,18 @@ def test_a_planned_outage_entered_in_the_admin_form_records_who_and_recomputes(
     assert set(Interruption.objects.filter(event=event).values_list("excluded", flat=True)) == {
         "planned"
     }
+
+
+def test_the_event_list_and_the_indices_read_a_fixed_number_of_queries(login_as):
+    """However many events and feeders the month has: no query per row."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    browser = login_as("sec")
+    counts = {}
+    for name in ("outages:events", "outages:indices"):
+        browser.get(reverse(name))  # the session and the user are read once before
+        with CaptureQueriesContext(connection) as queries:
+            assert browser.get(reverse(name)).status_code == 200
+        counts[name] = len(queries)
+    assert counts == {"outages:events": EVENTS_QUERIES, "outages:indices": INDICES_QUERIES}
