@@ -135,7 +135,9 @@ class Interruption(models.Model):
         NO_START = "no_start", "sin inicio conocido"
 
     id = models.BigAutoField(primary_key=True)
-    month = models.DateField("mes", db_index=True)
+    # Few indexes: a national month writes a million rows. The month's reads go through
+    # (month, feeder), the event page through event, the indices through customer.
+    month = models.DateField("mes")
     event = models.ForeignKey(
         OutageEvent,
         verbose_name="evento",
@@ -151,6 +153,7 @@ class Interruption(models.Model):
         null=True,
         blank=True,
         related_name="+",
+        db_index=False,
     )
     customer = models.ForeignKey(
         "network.Customer", verbose_name="cliente", on_delete=models.CASCADE, related_name="+"
@@ -160,9 +163,14 @@ class Interruption(models.Model):
         verbose_name="transformador",
         on_delete=models.CASCADE,
         related_name="+",
+        db_index=False,
     )
     feeder = models.ForeignKey(
-        "network.Feeder", verbose_name="alimentador", on_delete=models.CASCADE, related_name="+"
+        "network.Feeder",
+        verbose_name="alimentador",
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,
     )
     started_at = models.DateTimeField("inicio")
     ended_at = models.DateTimeField("término", null=True, blank=True)
@@ -180,7 +188,6 @@ class Interruption(models.Model):
         verbose_name_plural = "interrupciones"
         indexes = [
             models.Index(fields=["month", "feeder"], name="interruption_month_feeder"),
-            models.Index(fields=["event"], name="interruption_event"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(minutes__gte=0), name="interruption_minutes")

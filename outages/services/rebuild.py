@@ -398,6 +398,8 @@ def group(cur, p: dict, meters: str = METERED) -> None:
     cur.execute(TRANSFORMER_GROUPS.replace("{meters}", meters), p)
     cur.execute(FEEDER_ISLANDS, p)
     run(cur, EVENTS, p)
+    # Autovacuum never analyzes temporary tables: without statistics the joins below guess.
+    cur.execute("ANALYZE outage_tr, outage_grp, outage_cev")
     run(cur, INTERRUPTIONS, p)
 
 
