@@ -4,12 +4,16 @@ interruptions (read-only)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.contrib import admin, messages
 from django.utils import timezone
 
 from core.months import month_start, months_between
 from outages.models import Interruption, OutageEvent, PlannedOutage, ReliabilityIndex
 from outages.services.rebuild import replan
+
+MINUTE = timedelta(minutes=1)
 
 
 def _replan_months(obj: PlannedOutage) -> list:
@@ -98,7 +102,8 @@ class OutageEventAdmin(ReadOnly):
                 feeder=event.feeder,
                 transformer=event.transformer,
                 starts_at=event.started_at,
-                ends_at=event.ended_at or timezone.now(),
+                # A zero-minute event still gets a window that ends after it starts.
+                ends_at=max(event.ended_at or timezone.now(), event.started_at + MINUTE),
                 reason=f"Mantenimiento programado (marcado desde el evento {event.pk})",
                 created_by=request.user,
             )

@@ -9,6 +9,7 @@ they survive every rebuild and mark the events they cover.
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
@@ -49,12 +50,24 @@ class PlannedOutage(models.Model):
         verbose_name_plural = "interrupciones programadas"
         constraints = [
             models.CheckConstraint(
-                condition=Q(ends_at__gt=models.F("starts_at")), name="planned_outage_ends_after"
+                condition=Q(ends_at__gt=models.F("starts_at")),
+                name="planned_outage_ends_after",
+                violation_error_message="El término programado debe ser posterior al inicio.",
             )
         ]
 
     def __str__(self) -> str:
         return f"{self.reason} ({self.starts_at:%d/%m/%Y %H:%M})"
+
+    def clean(self) -> None:
+        if (
+            self.transformer_id
+            and self.feeder_id
+            and (self.transformer.feeder_id != self.feeder_id)
+        ):
+            raise ValidationError(
+                {"transformer": "El transformador no pertenece al alimentador indicado."}
+            )
 
 
 class OutageEvent(models.Model):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Q
@@ -64,6 +65,7 @@ class IndicesView(QualityPage):
         )
         context.update(
             month=month,
+            min_minutes=settings.OUTAGES_MIN_MINUTES,
             distributors=rows.filter(level="distributor")
             .select_related("distributor")
             .only("distributor__name", *INDEX_FIELDS),

@@ -154,3 +154,27 @@ def test_the_event_list_and_the_indices_read_a_fixed_number_of_queries(login_as)
             assert browser.get(reverse(name)).status_code == 200
         counts[name] = len(queries)
     assert counts == {"outages:events": EVENTS_QUERIES, "outages:indices": INDICES_QUERIES}
+
+
+def test_the_planned_outage_form_says_what_is_wrong_in_spanish(login_as):
+    event = OutageEvent.objects.filter(kind="transformer").order_by("pk").first()
+    from network.models import Transformer
+
+    other = Transformer.objects.exclude(feeder=event.feeder).order_by("pk").first()
+    response = login_as("planner").post(
+        reverse("admin:outages_plannedoutage_add"),
+        {
+            "feeder": event.feeder_id,
+            "transformer": other.pk,
+            "starts_at_0": "05/11/2026",
+            "starts_at_1": "10:00:00",
+            "ends_at_0": "05/11/2026",
+            "ends_at_1": "09:00:00",
+            "reason": "Prueba",
+        },
+    )
+    assert response.status_code == 200  # the form again, nothing saved
+    body = response.content.decode()
+    assert "El transformador no pertenece al alimentador indicado." in body
+    assert "El término programado debe ser posterior al inicio." in body
+    assert not PlannedOutage.objects.exists()
