@@ -121,6 +121,7 @@ class AccessLog(models.Model):
         DATA_EXPORT = "mis_datos", "Descarga de datos personales"
         REGULATOR_FEED = "lote_sec", "Descarga de lote para la SEC"
         ACCESS_LOG = "registro", "Registro de accesos"
+        QUALITY = "calidad", "Calidad de servicio (SAIDI/SAIFI)"
 
     # The (user, at) index below also serves the foreign key.
     user = models.ForeignKey(

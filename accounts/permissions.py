@@ -63,6 +63,12 @@ def edits_vee(user) -> bool:
     return is_registered(user) and (user.is_planner or user.is_superuser)
 
 
+def sees_quality_of_supply(user) -> bool:
+    """Interruptions, outage events and SAIDI / SAIFI: the same planners and SEC auditors as
+    the metering monitoring (the event detail names customers only by number)."""
+    return sees_metering_monitoring(user)
+
+
 def reads_demand_response(user, permission: str) -> bool:
     """DR programs, events and states: SEC, planners, and accounts given `permission` (CIS)."""
     return is_registered(user) and (user.is_sec or user.is_planner or user.has_perm(permission))

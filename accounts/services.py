@@ -38,6 +38,11 @@ PLANNER_EXTRA_MODELS = (
     ("capacity", "connectionrequest"),
     ("capacity", "run"),
     ("capacity", "feedercapacity"),
+    # The planned outages they enter, and the outage results they read (read-only admin).
+    ("outages", "plannedoutage"),
+    ("outages", "outageevent"),
+    ("outages", "interruption"),
+    ("outages", "reliabilityindex"),
 )
 # but not customers' personal data (SPEC: to planners a customer is a number tied to a
 # transformer). They view customers and move them to another transformer; the CIS creates and

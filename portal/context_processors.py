@@ -7,6 +7,7 @@ from accounts.permissions import (
     sees_every_customer,
     sees_metering_monitoring,
     sees_own_customer,
+    sees_quality_of_supply,
     sees_regulator_deliveries,
     sees_tasks_alarm,
 )
@@ -17,6 +18,7 @@ def portal(request) -> dict:
         "MAP_BASE_LAYER_URL": settings.MAP_BASE_LAYER_URL,
         "MAP_BASE_LAYER_ATTRIBUTION": settings.MAP_BASE_LAYER_ATTRIBUTION,
         "sees_monitoring": sees_metering_monitoring(getattr(request, "user", None)),
+        "sees_quality": sees_quality_of_supply(getattr(request, "user", None)),
         "has_own_account": sees_own_customer(getattr(request, "user", None)),
         "sees_customers": sees_every_customer(getattr(request, "user", None)),
         "sees_regulator_deliveries": sees_regulator_deliveries(getattr(request, "user", None)),

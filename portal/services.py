@@ -24,6 +24,7 @@ from customers.services.demo import (
 from metering.services.demo import seed_metering
 from metering.services.reset import clear_metering_data
 from network.services.seed import SCALES, SeedRefused, holds_demo_data, seed_network
+from outages.services.demo import clear_outages_data, seed_outages
 
 __all__ = ["SCALES", "SeedRefused", "holds_demo_data", "seed_demo", "demo_accounts"]
 
@@ -48,6 +49,7 @@ def seed_demo(
         with connection.cursor() as cur:
             # Check those deletions now: TRUNCATE refuses tables with pending trigger events.
             cur.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        clear_outages_data()
         clear_metering_data()
         clear_capacity_data()
         counts = seed_network(
@@ -55,6 +57,8 @@ def seed_demo(
         )
         if scale_name == "demo":
             counts.update(seed_metering(rng, as_of, log))
+            log("Calculando interrupciones, eventos y SAIDI/SAIFI de demostración…")
+            counts.update(seed_outages(seed, as_of))
         counts["accounts_relinked"], counts["accounts_deactivated"] = reattach_customer_accounts(
             accounts
         )

@@ -109,6 +109,7 @@ INSTALLED_APPS = [
     "customers",
     "regulator",
     "capacity",
+    "outages",
 ]
 
 # Registration captcha: "simple" is self-hosted and works offline; "recaptcha" (Google) needs
@@ -268,6 +269,12 @@ METERING_HABIT_MIN_KWH = env_float("METERING_HABIT_MIN_KWH", 30.0)  # smaller mo
 METERING_MISSING_INTERVALS = env_int("METERING_MISSING_INTERVALS", 8)  # per channel and day
 # A day whose main and backup meters' energies differ by more than this is flagged.
 METERING_BACKUP_DEVIATION_PCT = env_float("METERING_BACKUP_DEVIATION_PCT", 0.5)
+# Quality of supply (outages/, docs/outages.md): interruptions, events, SAIDI / SAIFI.
+OUTAGES_MIN_MINUTES = env_float("OUTAGES_MIN_MINUTES", 3.0)  # NTCD: longer than 3 minutes
+OUTAGES_GROUP_TOLERANCE_MINUTES = env_float("OUTAGES_GROUP_TOLERANCE_MINUTES", 15.0)
+OUTAGES_MISSING_INTERVALS = env_int("OUTAGES_MISSING_INTERVALS", 4)  # consecutive, no events
+OUTAGES_INFERRED_MIN_METERS = env_int("OUTAGES_INFERRED_MIN_METERS", 2)  # of one transformer
+OUTAGES_TRANSFORMER_SHARE = env_float("OUTAGES_TRANSFORMER_SHARE", 0.5)  # of its meters
 # Rejection reports of ingest_readings (one CSV per run).
 METERING_REPORTS_DIR = Path(
     env_str("METERING_REPORTS_DIR", str(BASE_DIR / "data" / "reports" / "lecturas"))

@@ -44,6 +44,7 @@ urlpatterns = [
     path("api/regulador/", include("regulator.api_urls")),
     path("api/capacidad/", include("capacity.api_urls")),
     path("medicion/", include("metering.urls")),
+    path("calidad-de-servicio/", include("outages.urls")),
     path("", include("customers.urls")),
     path("regulador/", include("regulator.urls")),
     path("cuentas/", include("accounts.urls")),

@@ -70,10 +70,12 @@ from network.models import (
     Substation,
     Transformer,
 )
+from outages.models import Interruption, OutageEvent, PlannedOutage, ReliabilityIndex
 from tests import factories as f
 from tests.metering import test_billing_support as billing
 from tests.metering.dr_factories import fixture as dr_fixture
 from tests.metering.dr_factories import make_world
+from tests.outages import factories as outage_factories
 from vnr.models import VnrCode
 
 pytestmark = pytest.mark.django_db
@@ -222,6 +224,10 @@ MAKERS = {
     AccessLog: lambda: AccessLog.objects.create(
         user=User.objects.create_user("usuario-log", "log@example.cl"), kind="vnr", reference="V-1"
     ),
+    PlannedOutage: outage_factories.make_planned_outage,
+    OutageEvent: outage_factories.make_outage_event,
+    Interruption: outage_factories.make_interruption,
+    ReliabilityIndex: outage_factories.make_reliability_index,
 }
 
 # The libraries' own admins (axes lockouts, knox API tokens, django-celery-beat schedules) are
@@ -251,6 +257,9 @@ READ_ONLY = {
     BillingDocument,
     RemanenteMovement,
     EgContract,
+    OutageEvent,
+    Interruption,
+    ReliabilityIndex,
 }
 
 

@@ -123,3 +123,15 @@ def test_the_tasks_page_shows_the_schedules_and_the_planners_see_the_alarm(clien
     client.force_login(sec)
     page = client.get("/medicion/tareas/").content.decode()
     assert tasks.DAILY in page and "Alarma:" not in page
+
+
+def test_the_outages_rebuild_is_scheduled_daily_for_this_month_and_the_last():
+    from outages import tasks as outage_tasks
+
+    daily = PeriodicTask.objects.get(name=outage_tasks.DAILY)
+    assert (daily.task, daily.crontab.hour, daily.crontab.minute) == (
+        "outages.tasks.rebuild_recent", "5", "0",
+    )  # fmt: skip
+    answer = outage_tasks.rebuild_recent.delay().get()
+    assert answer.count(";") == 1
+    assert TaskRun.objects.get(task="outages.tasks.rebuild_recent").status == "success"

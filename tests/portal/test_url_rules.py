@@ -152,6 +152,10 @@ RULES: dict[str, Rule] = {
     "metering:report_download": Rule(MONITORING, args="report_file"),
     "metering:meter_curves": Rule(MONITORING),
     "metering:group_curves": Rule(MONITORING),
+    # Quality of supply (SAIDI / SAIFI, outage events): the same planners and SEC auditors.
+    "outages:indices": Rule(MONITORING),
+    "outages:events": Rule(MONITORING),
+    "outages:event": Rule(MONITORING, args="outage_event"),
     # /mi-cuenta/ sends a customer to their own pages; other profiles have none.
     "customers:mine": Rule({**only((), {404}, LOGIN), "client": {302}, "eg": {302}}),
     "customers:search": Rule(only(("sec",), {403}, LOGIN), query="por=direccion&q=andes"),
@@ -228,6 +232,7 @@ def sample_args(demo_network, persona_users) -> dict:
         MeteringReport,
         ValidationDay,
     )
+    from outages.models import OutageEvent
     from vnr.models import VnrCode
 
     substation = Substation.objects.select_related("comuna__region").order_by("pk").first()
@@ -256,6 +261,7 @@ def sample_args(demo_network, persona_users) -> dict:
         "equipment": {"pk": Equipment.objects.order_by("pk").values_list("pk", flat=True)[0]},
         "demand": {"pk": MonthlyDemand.objects.order_by("pk").values_list("pk", flat=True)[0]},
         "vnr": {"pk": VnrCode.objects.order_by("pk").values_list("pk", flat=True)[0]},
+        "outage_event": {"pk": OutageEvent.objects.order_by("pk").values_list("pk", flat=True)[0]},
         "customer": {"pk": persona_users["client"].customer_id},
         "client_customer": {"pk": persona_users["client"].customer_id},
         "eg_customer": {"pk": persona_users["eg"].customer_id},
