@@ -133,5 +133,17 @@ def test_the_outages_rebuild_is_scheduled_daily_for_this_month_and_the_last():
         "outages.tasks.rebuild_recent", "5", "0",
     )  # fmt: skip
     answer = outage_tasks.rebuild_recent.delay().get()
-    assert answer.count(";") == 1
+    this = timezone.localdate().replace(day=1)
+    before = (this - timedelta(days=1)).replace(day=1)
+    assert answer.startswith(f"{before:%Y-%m}: ") and f"; {this:%Y-%m}: " in answer
     assert TaskRun.objects.get(task="outages.tasks.rebuild_recent").status == "success"
+
+
+def test_the_state_of_every_schedule_takes_two_queries(django_assert_num_queries):
+    for n in range(3):
+        TaskRun.objects.create(
+            task="metering.tasks.daily_metering", celery_id=str(n), started_at=timezone.now()
+        )
+    with django_assert_num_queries(2):
+        states = task_states()
+    assert len(states) >= 4
