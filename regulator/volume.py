@@ -45,6 +45,7 @@ MAX_WINDOW = 2000
 # half must fill gzip's 32 KB history as the real file does (~400 lines), or the estimate
 # overstates the compressed size.
 INTERVAL_WINDOW = 800
+INTERVAL_WINDOWS = 40
 EXACT_COUNT_LIMIT = 5_000_000
 # The version an initial-load envelope is sized with (the load's own versions are the capture
 # sequence's numbers; a few digits more or less per line is well inside the ±10 %).
@@ -252,8 +253,14 @@ def estimate_partition(month, sample: int = DEFAULT_SAMPLE, seed: int = 0) -> Pa
         low, high = cursor.fetchone()
     rng = random.Random(f"{seed}:{partition}")
     windows = []
-    for _ in range(max(10, sample // 50)):
-        start = int(rng.randint(low, high))
+    # Systematic starts (one random offset, then evenly over the channel ids) and at least
+    # INTERVAL_WINDOWS of them: a channel's quantity (kWh, volts, amperes) compresses its own
+    # way, and a handful of random windows could all fall on one kind.
+    windows_wanted = max(INTERVAL_WINDOWS, sample // 50)
+    step = (high - low + 1) / windows_wanted
+    offset = rng.random() * step
+    for n in range(windows_wanted):
+        start = low + int(offset + n * step)
         sql = INTERVAL_SELECT.format(
             partition=partition,
             where=f"AND r.channel_id >= {start}",

@@ -285,7 +285,9 @@ def test_reseeding_replaces_the_metering_data_of_the_old_network(demo_network, t
     assert not Meter.objects.filter(serial="M-OLD").exists()
     # Only the new demo's own runs and readings remain: the old file's are gone.
     names = set(IngestRun.objects.values_list("file_name", flat=True))
-    assert names and all(n.startswith(("lecturas_demo_", "eventos_demo_")) for n in names)
+    demo_runs = ("lecturas_demo_", "eventos_demo_", "respaldo_demo_", "cálculo de medidores")
+    assert names and all(n.startswith(demo_runs) for n in names)
+    assert "l.csv" not in names
     assert not Channel.objects.filter(meter__serial="M-OLD").exists()
     assert not IntervalReading.objects.filter(ts="2026-03-01T00:15:00-03:00").exists()
     assert ObisCode.objects.filter(code="1.8.0").exists()  # the catalogs stay
