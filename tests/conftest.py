@@ -30,12 +30,90 @@ def planner(django_user_model):
 
 
 @pytest.fixture(scope="session")
-def demo_network(django_db_setup, django_db_blocker) -> dict[str, int]:
-    """The demo data set, loaded once per test session (tests still roll back their own rows)."""
+def demo_network(request, django_db_setup, django_db_blocker) -> dict[str, int]:
+    """The demo data set, loaded once per test session (tests still roll back their own rows).
+    When tests that flush the database (browser tests: their live server commits) need it
+    after that, a copy of every table is kept, for `reload_demo` to put back."""
     from portal.services import seed_demo
 
     with django_db_blocker.unblock():
-        return seed_demo("demo", progress=False, log=lambda _: None)
+        counts = seed_demo("demo", progress=False, log=lambda _: None)
+        if any(
+            _flushes(item) and "demo_network" in getattr(item, "fixturenames", ())
+            for item in request.session.items
+        ):
+            _DemoSnapshot.take()
+    return counts
+
+
+def reload_demo() -> None:
+    """The demo data set again, after a transactional test's flush emptied the database: the
+    rows `demo_network` loaded, copied back table by table (the same rows, ids included, as
+    the seed wrote them), or, without that copy or the rights to restore it, seeded again."""
+    if not _DemoSnapshot.restore():
+        from portal.services import seed_demo
+
+        seed_demo("demo", progress=False, log=lambda _: None)
+
+
+class _DemoSnapshot:
+    """Every table's rows, as the demo seed left them, in a schema of their own (unlogged
+    copies: no indexes, no triggers, not seen by the application)."""
+
+    SCHEMA = "demo_snapshot"
+    KEPT = ("django_migrations", "spatial_ref_sys")  # the flush leaves them as they are
+    tables: list[tuple[str, str]] = []  # (table, its column list without generated columns)
+
+    @classmethod
+    def take(cls) -> None:
+        from django.db import connection
+
+        with connection.cursor() as cur:
+            cur.execute(
+                "SELECT c.relname, string_agg(quote_ident(a.attname), ', ' ORDER BY a.attnum)"
+                " FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid"
+                " WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = 'r'"
+                " AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = ''"
+                " AND c.relname <> ALL(%s) GROUP BY c.relname ORDER BY c.relname",
+                [list(cls.KEPT)],
+            )
+            tables = cur.fetchall()
+            cur.execute(f"DROP SCHEMA IF EXISTS {cls.SCHEMA} CASCADE")
+            cur.execute(f"CREATE SCHEMA {cls.SCHEMA}")
+            for table, columns in tables:
+                cur.execute(
+                    f'CREATE UNLOGGED TABLE {cls.SCHEMA}."{table}" AS'
+                    f' SELECT {columns} FROM public."{table}"'
+                )
+        cls.tables = tables
+
+    @classmethod
+    def restore(cls) -> bool:
+        from django.db import DatabaseError, connection, transaction
+
+        if not cls.tables:
+            return False
+        with transaction.atomic(), connection.cursor() as cur:
+            try:
+                # No trigger (foreign keys, SEC's change capture) fires on the copy: the rows
+                # go back exactly as they were, the captured changes included. Superusers only
+                # (./dev's local role is one).
+                with transaction.atomic():
+                    cur.execute("SET LOCAL session_replication_role = replica")
+            except DatabaseError:
+                return False
+            names = ", ".join(f'public."{table}"' for table, _ in cls.tables)
+            cur.execute(f"TRUNCATE {names}")
+            for table, columns in cls.tables:
+                cur.execute(
+                    f'INSERT INTO public."{table}" ({columns})'
+                    f' SELECT {columns} FROM {cls.SCHEMA}."{table}"'
+                )
+        # The flush's post_migrate created content types again, under other ids.
+        from django.contrib.contenttypes.models import ContentType
+
+        ContentType.objects.clear_cache()
+        return True
 
 
 @pytest.fixture
@@ -64,10 +142,14 @@ def pytest_collection_modifyitems(items):
     # Other tests in real transactions (the regulator's cuts) flush too: they go last as well.
     items.sort(
         key=lambda item: (
-            item.get_closest_marker("browser") is not None or _transactional(item),
+            _flushes(item),
             "demo_network" in getattr(item, "fixturenames", ()),
         )
     )
+
+
+def _flushes(item) -> bool:
+    return item.get_closest_marker("browser") is not None or _transactional(item)
 
 
 def _transactional(item) -> bool:

@@ -8,8 +8,8 @@ import pytest
 from customers.services.demo import showcase_customer
 from metering.models import BillingDocument
 from network.models import Feeder
-from portal.services import seed_demo
 from tests.browser.chromium import ARGS, CHROMIUM, watch
+from tests.conftest import reload_demo
 
 PASSWORD = "Mi-Cuenta-De-Luz-2026"
 
@@ -23,14 +23,14 @@ def demo_set_left_in_place(django_db_setup, django_db_blocker):
     yield
     with django_db_blocker.unblock():
         if not Feeder.objects.exists():
-            seed_demo("demo", progress=False, log=lambda _: None)
+            reload_demo()
 
 
 @pytest.fixture
 def accounts(demo_network, django_user_model):
     """Two customer accounts and what the flows look for, read before the browser starts."""
     if not Feeder.objects.exists():  # flushed by the previous browser test
-        seed_demo("demo", progress=False, log=lambda _: None)
+        reload_demo()
     client, eg = showcase_customer(eg=False), showcase_customer(eg=True)
     django_user_model.objects.create_user(
         "cliente_flujo", "flujo@example.cl", PASSWORD, profile="client", customer=client

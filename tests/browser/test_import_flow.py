@@ -8,9 +8,8 @@ import zipfile
 import pytest
 
 from network.models import Feeder, Span
-from portal.services import seed_demo
 from tests.browser.chromium import ARGS, CHROMIUM, watch
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, reload_demo
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -21,7 +20,7 @@ def demo_set_left_in_place(django_db_setup, django_db_blocker):
     yield
     with django_db_blocker.unblock():
         if not Feeder.objects.exists():
-            seed_demo("demo", progress=False, log=lambda _: None)
+            reload_demo()
 
 
 def test_a_planner_uploads_checks_and_applies_an_export(
@@ -29,7 +28,7 @@ def test_a_planner_uploads_checks_and_applies_an_export(
 ):
     oberrhein = shared_data / "networks" / "mv_oberrhein"
     if not Feeder.objects.exists():  # flushed by a previous browser test
-        seed_demo("demo", progress=False, log=lambda _: None)
+        reload_demo()
     settings.IMPORT_UPLOAD_DIR = tmp_path / "importaciones"
     archive = tmp_path / "oberrhein.zip"
     with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as bundle:

@@ -11,14 +11,10 @@ from django.contrib.sessions.backends.db import SessionStore
 from capacity.models import PoleCapacity
 from geo.lib.utm import to_utm
 from network.models import Feeder
-from portal.services import seed_demo
 from tests.browser.chromium import ARGS, CHROMIUM, watch
+from tests.conftest import reload_demo
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def reload_demo() -> None:
-    seed_demo("demo", progress=False, log=lambda _: None)
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -12,8 +12,8 @@ from django.contrib.gis.measure import D
 from django.contrib.sessions.backends.db import SessionStore
 
 from network.models import Feeder, Pole, Substation
-from portal.services import seed_demo
 from tests.browser.chromium import ARGS, CHROMIUM, watch
+from tests.conftest import reload_demo
 
 FEEDER_ZOOM = 12  # feeders draw from z6 to z13; from z13 transformers could sit on the line
 
@@ -41,10 +41,6 @@ def lone_point_on(feeder: Feeder) -> tuple[float, float] | None:
         ):
             return middle.y, middle.x
     return None
-
-
-def reload_demo() -> None:
-    seed_demo("demo", progress=False, log=lambda _: None)
 
 
 @pytest.fixture(scope="module", autouse=True)

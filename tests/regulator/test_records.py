@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import copy
 import json
+from functools import cache
 
+import jsonschema_rs
 import pytest
 from jsonschema import ValidationError
 
@@ -39,6 +41,40 @@ def test_every_entity_of_the_contract_has_its_own_name_and_model():
     assert len({rt.model for rt in RECORD_TYPES}) == len(RECORD_TYPES)
 
 
+@cache
+def _compiled(name: str, part: str | None = None) -> jsonschema_rs.Draft202012Validator:
+    schema = contract.schema_for(name)
+    return jsonschema_rs.Draft202012Validator(
+        schema["$defs"][part] if part else schema, validate_formats=True
+    )
+
+
+def fast_validate(line: dict) -> None:
+    """What `contract.validate` checks (the envelope, then the key and the record against
+    their entity's schema), against the same published schema files, by a compiled
+    validator (jsonschema-rs, schemathesis' own, formats checked): a hundred times faster,
+    for the demo set's 136,000 monthly bills. Raises `jsonschema_rs.ValidationError`."""
+    _compiled(contract.ENVELOPE).validate(line)
+    if "key" in line:
+        _compiled(line["entity"], "key").validate(line["key"])
+    if "record" in line:
+        _compiled(line["entity"]).validate(line["record"])
+
+
+def is_valid_for_both(line: dict) -> tuple[bool, bool]:
+    try:
+        validate(line)
+    except ValidationError:
+        python = False
+    else:
+        python = True
+    try:
+        fast_validate(line)
+    except jsonschema_rs.ValidationError:
+        return python, False
+    return python, True
+
+
 @pytest.mark.parametrize("entity", ENTITIES)
 def test_every_demo_record_validates(demo_network, entity):
     rt = record_type(entity)
@@ -48,7 +84,12 @@ def test_every_demo_record_validates(demo_network, entity):
         line = envelope(rt, "insert", record, version)
         # What goes on the wire: the line survives a JSON round trip unchanged.
         assert json.loads(contract.dumps_line(line)) == line
-        validate(line)
+        # Every line by the compiled validator; by the contract's own (the receiver's) the
+        # first hundred and one in a hundred after them. The two refuse the same breakages
+        # (the tests below check both).
+        fast_validate(line)
+        if count < 100 or count % 100 == 0:
+            validate(line)
         keys.add(json.dumps(line["key"], sort_keys=True))
         count += 1
     assert count == rt.base_queryset().count()
@@ -109,10 +150,9 @@ BROKEN_RECORDS = {
 @pytest.mark.parametrize("breakage", BROKEN_RECORDS)
 def test_a_broken_record_is_refused(demo_network, breakage):
     line = _pole_line()
-    validate(line)
+    assert is_valid_for_both(line) == (True, True)
     BROKEN_RECORDS[breakage](line["record"])
-    with pytest.raises(ValidationError):
-        validate(line)
+    assert is_valid_for_both(line) == (False, False)
 
 
 BROKEN_ENVELOPES = {
@@ -131,18 +171,17 @@ BROKEN_ENVELOPES = {
 @pytest.mark.parametrize("breakage", BROKEN_ENVELOPES)
 def test_a_broken_envelope_is_refused(demo_network, breakage):
     line = _pole_line()
+    assert is_valid_for_both(line) == (True, True)
     BROKEN_ENVELOPES[breakage](line)
-    with pytest.raises(ValidationError):
-        validate(line)
+    assert is_valid_for_both(line) == (False, False)
 
 
 def test_a_bad_enum_value_is_refused(demo_network):
     rt = record_type("equipos")
     line = envelope(rt, "update", next(rt.records()), 3)
-    validate(line)
+    assert is_valid_for_both(line) == (True, True)
     line["record"]["kind"] = "transformador"
-    with pytest.raises(ValidationError):
-        validate(line)
+    assert is_valid_for_both(line) == (False, False)
 
 
 SHA = "ab" * 32
