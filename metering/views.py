@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from accounts.pages import PortalPage
 from accounts.permissions import edits_vee, reads_demand_response, sees_metering_monitoring
-from core.months import month_start, next_month, parse_month, today
+from core.months import add_months, month_start, next_month, parse_month, today
 from metering.models import (
     Alarm,
     BackupComparison,
@@ -577,27 +577,27 @@ class ReportsView(MeteringPage):
             kept = kept.filter(scheduled=True)
         elif which == "a-pedido":
             kept = kept.filter(scheduled=False)
-        last_month = month_start(today()).replace(day=1)
+        this_month = month_start(today())
+        form = kwargs.get("form") or {}
         context.update(
             which=which,
             reports=Paginator(kept, PAGE_SIZE).get_page(self.request.GET.get("pagina")),
             form_error=kwargs.get("form_error", ""),
-        )
-        form = kwargs.get("form") or {}
-        context.update(
+            can_generate=edits_vee(self.request.user),
             group_kinds=groups.KINDS,
             key_hints=groups.KEY_HINTS,
             form_kind=form.get("grupo", ""),
             form_key=form.get("clave", ""),
             form_meter=form.get("medidor", ""),
-            form_from=form.get("desde") or f"{(last_month - timedelta(days=1)).replace(day=1)}",
-            form_to=form.get("hasta") or f"{last_month - timedelta(days=1)}",
+            form_from=form.get("desde") or f"{add_months(this_month, -1)}",
+            form_to=form.get("hasta") or f"{this_month - timedelta(days=1)}",
         )
         return context
 
     def post(self, request, *args, **kwargs):
-        if not edits_vee(request.user) and not request.user.is_sec:
-            raise PermissionDenied("Solo planificadores y auditores SEC generan reportes.")
+        if not edits_vee(request.user):
+            # SEC reads every kept report; generating one stores it: the planners do.
+            raise PermissionDenied("Solo los planificadores generan reportes.")
         form = request.POST
         try:
             first = date.fromisoformat(form.get("desde", ""))

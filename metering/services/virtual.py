@@ -295,11 +295,10 @@ def compute(
     result = VirtualResult()
     passes = levels(channel_ids)
     # Channels of virtual meters left without any definition: their old values go.
-    undefined = list(
-        Channel.objects.filter(meter__virtual=True, terms__isnull=True)
-        .filter(pk__in=channel_ids if channel_ids is not None else Channel.objects.values("pk"))
-        .values_list("pk", flat=True)
-    )
+    undefined_channels = Channel.objects.filter(meter__virtual=True, terms__isnull=True)
+    if channel_ids is not None:
+        undefined_channels = undefined_channels.filter(pk__in=channel_ids)
+    undefined = list(undefined_channels.values_list("pk", flat=True))
     if not passes and not undefined:
         return result
     start, end = period(first_day, last_day)

@@ -155,3 +155,16 @@ def test_the_pages_list_generate_and_download_reports(feeder_day, client):
          "hasta": "2026-03-10"},
     )  # fmt: skip
     assert unknown.status_code == 400 and "No existe la comuna" in unknown.content.decode()
+
+
+def test_sec_reads_the_kept_reports_but_does_not_generate_them(feeder_day, client):
+    report = reports.point_report(feeder_day["a"], DAY, DAY)
+    sec = User.objects.create_user("sec", password="x-y-z-123456", profile="sec")
+    client.force_login(sec)
+    page = client.get("/medicion/reportes/").content.decode()
+    assert report.title in page and "GENERAR" not in page
+    assert client.get(f"/medicion/reportes/{report.pk}/reporte.xml").status_code == 200
+    refused = client.post(
+        "/medicion/reportes/", {"medidor": "CLI-A", "desde": "2026-03-10", "hasta": "2026-03-10"}
+    )
+    assert refused.status_code == 403 and MeteringReport.objects.count() == 1
