@@ -10,8 +10,9 @@ from django.forms.utils import flatatt
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
-from geo.models import Comuna, Region
+from geo.models import Comuna
 from network.models import Distributor, Feeder, Substation, Transformer
+from network.services.cascade import load_cascade
 
 IDENTIFIER = RegexValidator(
     re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,29}$"),
@@ -64,57 +65,73 @@ def options_for(level: str, parent: str) -> list[tuple[str, str]]:
     return [(str(pk), f"{code} · {name}") for pk, code, name in rows]
 
 
-class LocationForm(forms.Form):
-    """BUSCAR UBICACIÓN (annex §2.3, fig. 5): each level's list depends on the level above."""
+class CascadeChoiceField(forms.ChoiceField):
+    """One level of the cascade: its choices are the instances the cascade read (value: the
+    level's key, label: what the list shows); cleaning gives the chosen instance back."""
 
-    region = forms.ModelChoiceField(
-        Region.objects.only("pk", "code", "name"),
-        to_field_name="code",
-        widget=FastSelect,
+    def __init__(self, *, key: str = "pk", labelled: bool = True, **kwargs):
+        self.key, self.labelled = key, labelled
+        self.items: dict[str, object] = {}
+        super().__init__(widget=FastSelect, **kwargs)
+
+    def set_items(self, items) -> None:
+        self.items = {str(getattr(i, self.key)): i for i in items}
+        label = (lambda i: f"{i.code} · {i.name}") if self.labelled else (lambda i: i.name)
+        self.choices = [("", "Seleccione…"), *((k, label(i)) for k, i in self.items.items())]
+
+    def valid_value(self, value) -> bool:
+        return str(value) in self.items
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        return value.strip() if isinstance(value, str) else value
+
+    def clean(self, value):
+        value = super().clean(value)
+        return self.items[value] if value else None
+
+
+class LocationForm(forms.Form):
+    """BUSCAR UBICACIÓN (annex §2.3, fig. 5): each level's list depends on the level above.
+
+    The five lists are read in one statement (network.services.cascade) and the chosen values
+    are checked against them: `cascade` keeps the lists, the deepest one being the grid."""
+
+    region = CascadeChoiceField(
+        key="code",
+        labelled=False,
         label="Región",
-        empty_label="Seleccione…",
         error_messages={
             "required": "Seleccione una región.",
             "invalid_choice": "La región elegida no existe.",
         },
     )
-    comuna = forms.ModelChoiceField(
-        Comuna.objects.none(),
-        to_field_name="code",
-        widget=FastSelect,
+    comuna = CascadeChoiceField(
+        key="code",
+        labelled=False,
         label="Comuna",
-        empty_label="Seleccione…",
         error_messages={
             "required": "Seleccione una comuna.",
             "invalid_choice": "La comuna elegida no pertenece a la región seleccionada.",
         },
     )
-    subestacion = forms.ModelChoiceField(
-        Substation.objects.none(),
+    subestacion = CascadeChoiceField(
         label="Subestación",
-        widget=FastSelect,
         required=False,
-        empty_label="Seleccione…",
         error_messages={
             "invalid_choice": "La subestación elegida no está en la comuna seleccionada."
         },
     )
-    alimentador = forms.ModelChoiceField(
-        Feeder.objects.none(),
+    alimentador = CascadeChoiceField(
         label="Alimentador",
-        widget=FastSelect,
         required=False,
-        empty_label="Seleccione…",
         error_messages={
             "invalid_choice": "El alimentador elegido no sale de la subestación seleccionada."
         },
     )
-    transformador = forms.ModelChoiceField(
-        Transformer.objects.none(),
+    transformador = CascadeChoiceField(
         label="Transformador",
-        widget=FastSelect,
         required=False,
-        empty_label="Seleccione…",
         error_messages={
             "invalid_choice": "El transformador elegido no está en el alimentador seleccionado."
         },
@@ -123,36 +140,19 @@ class LocationForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         data = self.data
-        region = data.get("region") or ""
-        comuna = data.get("comuna") or ""
-        substation = data.get("subestacion") or ""
-        feeder = data.get("alimentador") or ""
-        # Only what the lists show: boundaries and geometries stay in the database.
-        self.fields["comuna"].queryset = Comuna.objects.filter(region__code=region).only(
-            "pk", "code", "name", "region_id"
+
+        def typed(name: str) -> str:
+            value = data.get(name) or ""
+            return value.strip() if isinstance(value, str) else ""
+
+        self.cascade = load_cascade(
+            typed("region"), typed("comuna"), typed("subestacion"), typed("alimentador")
         )
-        self.fields["subestacion"].queryset = (
-            Substation.objects.filter(comuna__code=comuna, comuna__region__code=region)
-            .only("pk", "code", "name", "comuna_id", "as_of")
-            .order_by("name")
-        )
-        self.fields["alimentador"].queryset = (
-            Feeder.objects.filter(substation_id=substation, substation__comuna__code=comuna)
-            if substation.isdigit()
-            else Feeder.objects.none()
-        ).order_by("name")
-        self.fields["transformador"].queryset = (
-            (
-                Transformer.objects.filter(feeder_id=feeder, feeder__substation_id=substation)
-                if feeder.isdigit() and substation.isdigit()
-                else Transformer.objects.none()
-            )
-            .only("pk", "code", "name", "feeder_id")
-            .order_by("code")
-        )
-        # Choice labels: "code · name" like the JSON lists the script loads.
-        for name in ("subestacion", "alimentador", "transformador"):
-            self.fields[name].label_from_instance = lambda obj: f"{obj.code} · {obj.name}"
+        self.fields["region"].set_items(self.cascade.regions)
+        self.fields["comuna"].set_items(self.cascade.comunas)
+        self.fields["subestacion"].set_items(self.cascade.substations)
+        self.fields["alimentador"].set_items(self.cascade.feeders)
+        self.fields["transformador"].set_items(self.cascade.transformers)
 
     def clean(self):
         cleaned = super().clean()

@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import threading
+import time
+
 from django.conf import settings
 
 from accounts.permissions import (
@@ -28,6 +31,38 @@ def portal(request) -> dict:
     }
 
 
+class _Remembered:
+    """The alarms' states, remembered by the process for ALARM_CACHE_SECONDS.
+
+    The alarms are on every page of the users who answer for them, and reading them is five
+    queries (a batch in alarm; the capacity runs and stale feeders; the schedules and their last
+    runs) on pages whose own data is one or two: a state that changes a few times a day is
+    read at most once per process per interval instead."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, tuple[float, object]] = {}
+        self.lock = threading.Lock()
+
+    def get(self, key: str, compute):
+        ttl = settings.ALARM_CACHE_SECONDS
+        now = time.monotonic()
+        with self.lock:
+            hit = self.values.get(key)
+        if hit is not None and now - hit[0] < ttl:
+            return hit[1]
+        value = compute()
+        with self.lock:
+            self.values[key] = (now, value)
+        return value
+
+    def clear(self) -> None:
+        with self.lock:
+            self.values.clear()
+
+
+remembered = _Remembered()
+
+
 class _TasksAlarm:
     """The scheduled tasks' alarm (one failed, or is late), for the planners who answer for
     them (and staff); read only by the templates that show it."""
@@ -41,7 +76,7 @@ class _TasksAlarm:
             return None
         from core.scheduled import alarm
 
-        return alarm()
+        return remembered.get("tasks", alarm)
 
 
 class _CapacityAlarm:
@@ -58,7 +93,7 @@ class _CapacityAlarm:
             return None
         from capacity.services.query import freshness
 
-        return freshness().alarm
+        return remembered.get("capacity", lambda: freshness().alarm)
 
 
 class _RegulatorAlarm:
@@ -73,4 +108,7 @@ class _RegulatorAlarm:
             return False
         from regulator.models import Batch
 
-        return Batch.objects.filter(alarm=True, acknowledged_at__isnull=True).exists()
+        return remembered.get(
+            "regulator",
+            Batch.objects.filter(alarm=True, acknowledged_at__isnull=True).exists,
+        )

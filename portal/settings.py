@@ -392,6 +392,9 @@ CELERY_TIMEZONE = TIME_ZONE  # crontab hours are local time
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # A scheduled task not run this long after it was due is late (the planners' alarm).
 TASKS_LATE_GRACE_MINUTES = env_int("TASKS_LATE_GRACE_MINUTES", 60)
+# The alarms every page shows (tasks, capacity runs, SEC deliveries) are read at most once
+# per process per this many seconds (portal/context_processors.py); 0 reads them each page.
+ALARM_CACHE_SECONDS = env_int("ALARM_CACHE_SECONDS", 30)
 METERING_DAILY_HOUR = env_int("METERING_DAILY_HOUR", 4)  # local time; the day before is done
 CELERY_BEAT_SCHEDULE = {
     "Corte diario de lotes para la SEC": {

@@ -118,17 +118,14 @@ class LocationSearchView(PortalPage):
         return self.render_to_response(context)
 
     def grid(self, form: LocationForm) -> dict:
-        data = form.cleaned_data
+        # The grid is the list of the level below the deepest chosen: the cascade read it.
+        data, cascade = form.cleaned_data, form.cascade
         region, comuna = data["region"], data["comuna"]
         substation, feeder = data["subestacion"], data["alimentador"]
         breadcrumb = location_breadcrumb(region, comuna, substation, feeder)
         where = {"region": region, "comuna": comuna}
         if feeder:
-            rows = (
-                Transformer.objects.of_feeder(feeder)
-                .order_by("code")
-                .only("pk", "code", "name", "as_of")
-            )
+            rows = cascade.transformers
             return {
                 "level": "alimentador",
                 "page": paginate(self.request, rows, GRID_PAGE_SIZE),
@@ -138,16 +135,15 @@ class LocationSearchView(PortalPage):
                 **where,
             }
         if substation:
-            feeders = Feeder.objects.of_substation(substation).with_transformer_codes()
             return {
                 "level": "subestacion",
-                "page": paginate(self.request, feeders, GRID_PAGE_SIZE),
+                "page": paginate(self.request, cascade.feeders, GRID_PAGE_SIZE),
                 "breadcrumb": breadcrumb,
                 "substation": substation,
                 "data_as_of": substation.as_of,
                 **where,
             }
-        substations = Substation.objects.of_comuna(comuna).defer("location")
+        substations = sorted(cascade.substations, key=lambda s: (s.code, s.pk))
         page = paginate(self.request, substations, GRID_PAGE_SIZE)
         return {
             "level": "comuna",

@@ -11,6 +11,17 @@ from accounts.services import PLANNERS_GROUP
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
+@pytest.fixture(autouse=True)
+def _fresh_alarms():
+    """Each test reads the alarms its own rows raise, not those a test before it saw (the
+    process remembers them for ALARM_CACHE_SECONDS)."""
+    from portal.context_processors import remembered
+
+    remembered.clear()
+    yield
+    remembered.clear()
+
+
 @pytest.fixture
 def shared_data() -> Path:
     """The real third-party data sets (../shared/data); never copied into the repository."""
