@@ -66,8 +66,8 @@ def options_for(level: str, parent: str) -> list[tuple[str, str]]:
 
 
 class CascadeChoiceField(forms.ChoiceField):
-    """One level of the cascade: its choices are the instances the cascade read (value: the
-    level's key, label: what the list shows); cleaning gives the chosen instance back."""
+    """One level of the cascade: its choices are the entries the cascade read (value: the
+    level's key, label: what the list shows); cleaning gives the chosen one as an instance."""
 
     def __init__(self, *, key: str = "pk", labelled: bool = True, **kwargs):
         self.key, self.labelled = key, labelled
@@ -88,7 +88,7 @@ class CascadeChoiceField(forms.ChoiceField):
 
     def clean(self, value):
         value = super().clean(value)
-        return self.items[value] if value else None
+        return self.items[value].instance() if value else None
 
 
 class LocationForm(forms.Form):

@@ -76,6 +76,15 @@ def location_breadcrumb(region, comuna, substation=None, feeder=None) -> list[tu
     return crumbs
 
 
+def url_of(name: str):
+    """A function from a primary key to the URL of the `name` view: one reverse() per grid,
+    not per row (a feeder grid links a hundred transformers)."""
+    marker = "2147483647"
+    pattern = reverse(name, args=[int(marker)])
+    head, tail = pattern.rsplit(marker, 1)
+    return lambda pk: f"{head}{pk}{tail}"
+
+
 def without_boundaries(path: str) -> list[str]:
     """The comuna and región boundaries under `path`: megabytes no page needs (assets say
     `with_place()`; a feeder is not one)."""
@@ -124,20 +133,44 @@ class LocationSearchView(PortalPage):
         substation, feeder = data["subestacion"], data["alimentador"]
         breadcrumb = location_breadcrumb(region, comuna, substation, feeder)
         where = {"region": region, "comuna": comuna}
+        levels = {"region": region.code, "comuna": comuna.code}
         if feeder:
-            rows = cascade.transformers
+            page = paginate(self.request, cascade.transformers, GRID_PAGE_SIZE)
+            transformer_url = url_of("network:transformer")
+            rows = [
+                {"code": t.code, "name": t.name, "url": transformer_url(t.pk)}
+                for t in page.object_list
+            ]
             return {
                 "level": "alimentador",
-                "page": paginate(self.request, rows, GRID_PAGE_SIZE),
+                "page": page,
+                "rows": rows,
                 "breadcrumb": breadcrumb,
                 "feeder": feeder,
                 "data_as_of": feeder.as_of,
                 **where,
             }
         if substation:
+            page = paginate(self.request, cascade.feeders, GRID_PAGE_SIZE)
+            feeder_url, transformer_url = url_of("network:feeder"), url_of("network:transformer")
+            rows = [
+                {
+                    "code": f.code,
+                    "name": f.name,
+                    "subfeeder": f.kind == Feeder.Kind.SUBFEEDER,
+                    "url": feeder_url(f.pk),
+                    "transformers": [(transformer_url(i), c) for i, c in f.first_transformers],
+                    "count": f.transformer_count,
+                    "more": f.transformer_count > len(f.first_transformers),
+                    "grid_url": "?"
+                    + urlencode({**levels, "subestacion": substation.pk, "alimentador": f.pk}),
+                }
+                for f in page.object_list
+            ]
             return {
                 "level": "subestacion",
-                "page": paginate(self.request, cascade.feeders, GRID_PAGE_SIZE),
+                "page": page,
+                "rows": rows,
                 "breadcrumb": breadcrumb,
                 "substation": substation,
                 "data_as_of": substation.as_of,
@@ -145,11 +178,22 @@ class LocationSearchView(PortalPage):
             }
         substations = sorted(cascade.substations, key=lambda s: (s.code, s.pk))
         page = paginate(self.request, substations, GRID_PAGE_SIZE)
+        substation_url = url_of("network:substation")
+        rows = [
+            {
+                "code": s.code,
+                "name": s.name,
+                "url": substation_url(s.pk),
+                "grid_url": "?" + urlencode({**levels, "subestacion": s.pk}),
+            }
+            for s in page.object_list
+        ]
         return {
             "level": "comuna",
             "page": page,
+            "rows": rows,
             "breadcrumb": breadcrumb,
-            "data_as_of": max((s.as_of for s in page.object_list), default=None),
+            "data_as_of": max((s.as_of for s in page.object_list if s.as_of), default=None),
             **where,
         }
 
