@@ -12,16 +12,22 @@ session, login, the page, its access log row; no network) for a deterministic sa
 (seed 7). The baseline is the page's own statements, captured from one request of each sample
 and replayed on a plain cursor in the same run (the access log INSERT included, as the page
 sends it). Runs alternate page and replay; each figure is min / median / max over the runs of
-that run's p50 or p95. Figures are prepended to bench/RESULTS.md unless --no-record.
+that run's p50 or p95. Under load: the same grids, mixed, from --concurrency client threads
+against the portal under gunicorn on a loopback port (as bench/load.py serves it), --runs runs
+of --seconds after a warm-up. Figures are prepended to bench/RESULTS.md unless --no-record.
 """
 
 from __future__ import annotations
 
 import argparse
+import http.client
+import itertools
 import os
 import random
 import statistics
+import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -29,7 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from results import percentile  # noqa: E402 (bench/ is on the path from here)
+from results import free_port, percentile, wait_for_port  # noqa: E402 (bench/ is on the path)
 
 
 def spread(values: list[float], scale: float = 1000.0, digits: int = 2) -> str:
@@ -45,6 +51,9 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=60, help="assets per grid kind")
     parser.add_argument("--runs", type=int, default=3, help="runs of each grid and its replay")
     parser.add_argument("--no-record", action="store_true", help="print, do not record")
+    parser.add_argument("--concurrency", type=int, default=8, help="client threads under load")
+    parser.add_argument("--seconds", type=float, default=20, help="length of each load run")
+    parser.add_argument("--no-server", action="store_true", help="skip the load part")
     args = parser.parse_args()
 
     os.environ["DB_NAME"] = args.db
@@ -156,6 +165,8 @@ def main() -> None:
     for label, sync in (("as written (synchronous_commit off)", "off"), ("synchronous", "on")):
         runs = [statistics.median([insert(sync) for _ in range(200)]) for _ in range(args.runs)]
         lines.append(f"- access log row {label}, p50 of 200, min / median / max: {spread(runs)} ms")
+    if not args.no_server:
+        lines += under_load(args, client, grids, search)
     load_after = Path("/proc/loadavg").read_text().split()[:3]
     lines.append(f"- load average (1 / 5 / 15 min) before: {' / '.join(load_before)}; "
                  f"after: {' / '.join(load_after)}")  # fmt: skip
@@ -173,6 +184,72 @@ def main() -> None:
         print(notes)
     else:
         print(record("location grids (bench/grids.py)", lines, notes=notes))
+
+
+def under_load(args, client, grids: dict, search: str) -> list[str]:
+    """The three grids, mixed, from --concurrency client threads against gunicorn (2 gthread
+    workers of 8 threads, as bench/load.py serves the portal) for --seconds, --runs times."""
+    from urllib.parse import urlencode
+
+    from django.conf import settings
+
+    cookie = f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
+    paths = [f"{search}?{urlencode(p)}" for samples in grids.values() for p in samples]
+    random.Random(7).shuffle(paths)
+    port = free_port()
+    env = {**os.environ, "DEBUG": "false", "ALLOWED_HOSTS": "127.0.0.1"}
+    server = subprocess.Popen(
+        [str(ROOT / ".venv/bin/gunicorn"), "portal.wsgi:application", "--bind",
+         f"127.0.0.1:{port}", "--workers", "2", "--threads", "8", "--worker-class", "gthread",
+         "--log-level", "warning"],
+        cwd=ROOT, env=env,
+    )  # fmt: skip
+    p50s, p95s, rates, failed = [], [], [], 0
+    try:
+        wait_for_port(port, server)
+        for run in range(args.runs + 1):  # the first warms the workers' connections
+            times: list[float] = []
+            errors: list[int] = []
+            stop = time.monotonic() + (3 if run == 0 else args.seconds)
+            order = itertools.cycle(paths)
+            lock = threading.Lock()
+
+            def worker(order=order, stop=stop, times=times, errors=errors, lock=lock) -> None:
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+                while time.monotonic() < stop:
+                    with lock:
+                        path = next(order)
+                    started = time.perf_counter()
+                    conn.request("GET", path, headers={"Cookie": cookie})
+                    response = conn.getresponse()
+                    response.read()
+                    elapsed = time.perf_counter() - started
+                    with lock:
+                        (times if response.status == 200 else errors).append(elapsed)
+                conn.close()
+
+            threads = [threading.Thread(target=worker) for _ in range(args.concurrency)]
+            started = time.monotonic()
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            if run == 0:
+                continue
+            failed += len(errors)
+            p50s.append(percentile(times, 0.5))
+            p95s.append(percentile(times, 0.95))
+            rates.append(len(times) / (time.monotonic() - started))
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    return [
+        f"- grids under load ({args.concurrency} client threads, gunicorn 2 gthread workers x 8 "
+        f"threads, {args.seconds:.0f} s a run) p50, min / median / max: {spread(p50s)} ms",
+        f"- grids under load p95, min / median / max: {spread(p95s)} ms",
+        f"- grids under load throughput, min / median / max: {spread(rates, 1, 0)} pages/s "
+        f"({failed} failed)",
+    ]
 
 
 if __name__ == "__main__":
