@@ -157,8 +157,9 @@ def log_access(request: HttpRequest, kind: str, reference: str = "") -> None:
         ip=client_ip(request),
     )
     connection = connections[router.db_for_write(AccessLog)]
-    if connection.in_atomic_block:
-        # Part of the caller's transaction: it commits (or not) with what the page did.
+    if connection.in_atomic_block or connection.settings_dict["OPTIONS"].get("server_side_binding"):
+        # Part of the caller's transaction: it commits (or not) with what the page did. (With
+        # server-side binding a statement cannot carry the SET as well.)
         row.save(force_insert=True)
         return
     write_access_log(connection, row)
