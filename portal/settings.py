@@ -131,6 +131,8 @@ MIDDLEWARE = [
     # Before anything that queries: a NUL in a parameter, form or body is the client's 400,
     # not PostgreSQL's 500.
     "core.middleware.RejectUnstorableInput",
+    # Vector tiles answered here, past the middleware below that has nothing to do for them.
+    "maps.tiles.middleware.TileShortcut",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
