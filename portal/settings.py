@@ -125,14 +125,14 @@ CAPTCHA_FONT_SIZE = 30
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Vector tiles answered here, past the middleware below (maps/tiles/middleware.py).
+    "maps.tiles.middleware.TileShortcut",
     # Content-Security-Policy (CONTENT_SECURITY_POLICY below) and Permissions-Policy headers.
     "csp.middleware.CSPMiddleware",
     "core.middleware.PermissionsPolicy",
     # Before anything that queries: a NUL in a parameter, form or body is the client's 400,
     # not PostgreSQL's 500.
     "core.middleware.RejectUnstorableInput",
-    # Vector tiles answered here, past the middleware below that has nothing to do for them.
-    "maps.tiles.middleware.TileShortcut",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
