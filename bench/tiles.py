@@ -2,6 +2,7 @@
 """Vector tiles at national scale: the endpoint against the raw ST_AsMVT SQL of the same tile.
 
     .venv/bin/python bench/tiles.py [--db portal_bench] [--samples 40] [--concurrency 8]
+        [--tipg /path/to/tipg-venv/bin/python] [--print-only]
 
 Needs the national set (bench/seed_national.py). Tiles: the z14, z12 and z10 composite tile
 (`/tiles/red/…`, what the map fetches) over a deterministic sample of substations, where the
@@ -23,7 +24,8 @@ network is densest.
 3. Fixed cost per tile: two tiles with nothing in them (z14 and z12 over the Pacific: every layer
    of the zoom is queried and none has a row there), `--fixed-runs` times each, interleaved: the
    raw SQL prepared, the endpoint's own statement alone (cache.fetch with the login, cache row
-   deleted first: the SQL part), the endpoint cold and warm through the test client. The fixed
+   deleted first: the SQL part), the endpoint cold and warm through the test client, and cold
+   once more through Django's WSGI handler as gunicorn calls it (no test client). The fixed
    cost is the endpoint cold minus the raw SQL prepared (medians).
 4. tipg side by side (optional: `--tipg` or TIPG_PYTHON, the python of a virtualenv holding tipg
    and uvicorn; skipped with a note without one): tipg (developmentseed's FastAPI + asyncpg tile
@@ -42,6 +44,7 @@ from __future__ import annotations
 
 import argparse
 import http.client
+import io
 import json
 import os
 import random
@@ -102,9 +105,10 @@ def main() -> None:
     django.setup()
     from django.conf import settings
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.core.handlers.wsgi import WSGIHandler
     from django.core.management import call_command
     from django.db import connection
-    from django.test import Client
+    from django.test import Client, RequestFactory
     from results import record
 
     from accounts.models import User
@@ -218,9 +222,25 @@ def main() -> None:
     login = SessionStore(client.cookies[settings.SESSION_COOKIE_NAME].value)
     login.load()
     login = SessionLogin(login.session_key, login.raw_data, user.pk, login[HASH_SESSION_KEY])
+    handler = WSGIHandler()
+    cookie = f"{settings.SESSION_COOKIE_NAME}={login.session_key}"
+
+    def wsgi_get(z: int, x: int, y: int) -> float:
+        """The request as gunicorn hands it to Django: the WSGI handler, no test client."""
+        environ = RequestFactory().get(f"/tiles/red/{z}/{x}/{y}.mvt", HTTP_COOKIE=cookie).environ
+        environ["wsgi.input"] = io.BytesIO(b"")
+        started = time.perf_counter()
+        response = handler(environ, lambda status, headers: None)
+        b"".join(response)
+        response.close()
+        elapsed = time.perf_counter() - started
+        if response.status_code not in (200, 204):
+            raise SystemExit(f"tile {z}/{x}/{y}: HTTP {response.status_code} (WSGI)")
+        return elapsed
+
     for z, x, y in EMPTY:
         sql, params = services.tile_sql("red", z, x, y)
-        runs = {"raw": [], "statement": [], "cold": [], "warm": []}
+        runs = {"raw": [], "statement": [], "cold": [], "warm": [], "wsgi": []}
         for _ in range(args.fixed_runs):
             started = time.perf_counter()
             prepared_cursor.execute(sql, params, prepare=True)
@@ -234,15 +254,19 @@ def main() -> None:
             forget(z, x, y)
             runs["cold"].append(timed_get(z, x, y))
             runs["warm"].append(timed_get(z, x, y))
-        raw50, statement50, cold50, warm50 = (
-            statistics.median(runs[k]) * 1000 for k in ("raw", "statement", "cold", "warm")
+            forget(z, x, y)
+            runs["wsgi"].append(wsgi_get(z, x, y))
+        raw50, statement50, cold50, warm50, wsgi50 = (
+            statistics.median(runs[k]) * 1000 for k in ("raw", "statement", "cold", "warm", "wsgi")
         )
         lines.append(
             f"- fixed cost per tile, z{z} empty tile ({args.fixed_runs} runs): "
             f"{cold50 - raw50:.2f} ms (endpoint cold p50 {cold50:.2f} ms minus raw SQL prepared "
             f"p50 {raw50:.2f} ms; of which the endpoint's statement over the raw SQL "
             f"{statement50 - raw50:.2f} ms, Python (test client, middleware, view) "
-            f"{cold50 - statement50:.2f} ms; warm p50 {warm50:.2f} ms)"
+            f"{cold50 - statement50:.2f} ms; warm p50 {warm50:.2f} ms; through the WSGI "
+            f"handler, without the test client: cold p50 {wsgi50:.2f} ms, fixed cost "
+            f"{wsgi50 - raw50:.2f} ms)"
         )
 
     if not args.no_server:
