@@ -23,6 +23,7 @@ statement that reads the tile (maps/tiles/cache.py). For that:
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -150,16 +151,24 @@ def login_is_valid(
     the session's hash; the next page view does that.)"""
     if not is_active:
         return False
-    if login.auth_hash:
-        user = get_user_model()(password=password)  # the hashes read the password only
-        if constant_time_compare(login.auth_hash, user.get_session_auth_hash()) or any(
-            constant_time_compare(login.auth_hash, fallback)
-            for fallback in user.get_session_auth_fallback_hash()
-        ):
-            return True
+    if login.auth_hash and _hash_matches(
+        login.auth_hash, password, settings.SECRET_KEY, tuple(settings.SECRET_KEY_FALLBACKS)
+    ):
+        return True
     _recent.forget(login.session_key)
     request.session.flush()
     return False
+
+
+# Remembered: a tile request would otherwise build a user and compute an HMAC per key, for the
+# same answer every time. The keys are part of the cache key, so a new SECRET_KEY is new work.
+@functools.lru_cache(maxsize=RECENT_LOGINS)
+def _hash_matches(auth_hash: str, password: str, secret: str, fallbacks: tuple[str, ...]) -> bool:
+    user = get_user_model()(password=password)  # the hashes read the password only
+    return constant_time_compare(auth_hash, user.get_session_auth_hash()) or any(
+        constant_time_compare(auth_hash, fallback)
+        for fallback in user.get_session_auth_fallback_hash()
+    )
 
 
 def login_row(login: SessionLogin) -> tuple[str, bool] | None:

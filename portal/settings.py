@@ -125,6 +125,8 @@ CAPTCHA_FONT_SIZE = 30
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Vector tiles answered here, past the middleware below (maps/tiles/middleware.py).
+    "maps.tiles.middleware.TileShortcut",
     # Content-Security-Policy (CONTENT_SECURITY_POLICY below) and Permissions-Policy headers.
     "csp.middleware.CSPMiddleware",
     "core.middleware.PermissionsPolicy",

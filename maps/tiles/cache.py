@@ -15,6 +15,7 @@ render, milliseconds). `clear()` empties the cache, e.g. after a bulk import.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -105,18 +106,10 @@ def fetch(layer: str, z: int, x: int, y: int, login: SessionLogin | None = None)
                 return Fetched("", b"", *account)
         data = services.render(layer, z, x, y)
         return Fetched(etag_of(data), data, *(account or ()))
-    select, params = services.tile_sql(layer, z, x, y)
-    params["layer"] = layer
-    if login is None:
-        sql = FETCH.format(account="", gate="", select=select, result=TILE)
-    else:
+    params = {**services.tile_params(z, x, y), "layer": layer}
+    if login is not None:
         params.update(login.params())
-        sql = FETCH.format(
-            account=ACCOUNT.format(login=login_sql()),
-            gate=ACCOUNT_GATE,
-            select=select,
-            result=ACCOUNT_RESULT,
-        )
+    sql = statement(layer, z, login is not None)
     with _prepared_cursor() as cur:
         cur.execute(sql, params)
         row = cur.fetchone()
@@ -126,6 +119,21 @@ def fetch(layer: str, z: int, x: int, y: int, login: SessionLogin | None = None)
         return Fetched(row[0], bytes(row[1]))
     password, is_active, etag, data = row
     return Fetched(etag or "", bytes(data or b""), password, is_active)
+
+
+@functools.lru_cache(maxsize=1024)
+def statement(layer: str, z: int, with_login: bool) -> str:
+    """The text of the tile statement of `layer` at zoom `z` (the same for every tile there:
+    the address is a parameter), built once per process rather than once per tile."""
+    select, _params = services.tile_sql(layer, z, 0, 0)
+    if not with_login:
+        return FETCH.format(account="", gate="", select=select, result=TILE)
+    return FETCH.format(
+        account=ACCOUNT.format(login=login_sql()),
+        gate=ACCOUNT_GATE,
+        select=select,
+        result=ACCOUNT_RESULT,
+    )
 
 
 def get_or_render(layer: str, z: int, x: int, y: int) -> tuple[str, bytes]:

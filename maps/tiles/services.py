@@ -366,7 +366,12 @@ def tile_sql(name: str, z: int, x: int, y: int) -> tuple[str, dict]:
     """The SELECT that returns the tile as one bytea column (`data`), and its parameters."""
     parts = [_layer_sql(layer, z) for layer in layers_at(name, z)]
     expression = " || ".join(parts) if parts else "''::bytea"
-    return f"SELECT {expression} AS data", {"z": z, "x": x, "y": y, "margin": MARGIN}
+    return f"SELECT {expression} AS data", tile_params(z, x, y)
+
+
+def tile_params(z: int, x: int, y: int) -> dict:
+    """The parameters of tile_sql's statement for the tile at z/x/y."""
+    return {"z": z, "x": x, "y": y, "margin": MARGIN}
 
 
 def render(name: str, z: int, x: int, y: int) -> bytes:

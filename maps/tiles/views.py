@@ -4,9 +4,10 @@ Same rule as the pages: only a logged-in user sees network data. Tiles are fetch
 map's script, so an anonymous request gets 401 rather than a redirect to the login page (a
 login page would be read as a broken tile). The view does not touch `request.user`: the
 tile's own statement checks the session row and reads the user's row, and the view applies
-get_user's checks to it (accounts.sessions), so a cached tile is one statement. Tiles are not
-written to the access log: one map view fetches dozens of them; the map page and its searches
-are logged instead.
+get_user's checks to it (accounts.sessions), so a cached tile is one statement. Nor does the
+request go through the session, auth and message middleware: maps.tiles.middleware answers it
+first. Tiles are not written to the access log: one map view fetches dozens of them; the map
+page and its searches are logged instead.
 
 An unknown layer is 404; a zoom, column or row outside the tile pyramid is 400. A tile with
 nothing in it is 204 (no body). Every tile carries a strong ETag (MD5 of its bytes) and
