@@ -347,6 +347,7 @@ def test_changelist_makes_no_query_per_row(client, planner, model):
     client.force_login(planner)
     key = f"{model._meta.pk.name}__in"  # a feeder's capacity is keyed by its feeder
     pks = [make(model).pk]
+    client.get(admin_url(model, "changelist"), {key: pks[0]})  # the alarms, remembered
     with CaptureQueriesContext(connection) as one_row:
         client.get(admin_url(model, "changelist"), {key: pks[0]})
     pks += [make(model).pk, make(model).pk]
