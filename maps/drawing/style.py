@@ -30,6 +30,37 @@ def symbol(shape: str, cx: float, cy: float, size: float, color: str, stroke: st
     return f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="{r:.1f}" {style}/>'
 
 
+def symbol_outline(shape: str, cx: float, cy: float, size: float) -> str:
+    """The symbol as one closed subpath, so that a whole layer is one SVG path."""
+    r = size / 2
+    if shape == "square":
+        return f"M{cx - r:.1f} {cy - r:.1f}h{size:.1f}v{size:.1f}h{-size:.1f}Z"
+    if shape == "diamond":
+        return f"M{cx:.1f} {cy - r:.1f}l{r:.1f} {r:.1f}l{-r:.1f} {r:.1f}l{-r:.1f} {-r:.1f}Z"
+    if shape == "triangle":
+        h = r * 1.1
+        return f"M{cx:.1f} {cy - h:.1f}l{h:.1f} {h * 1.8:.1f}h{-2 * h:.1f}Z"
+    arc = f"a{r:.1f} {r:.1f} 0 1 0"
+    return f"M{cx - r:.1f} {cy:.1f}{arc} {size:.1f} 0{arc} {-size:.1f} 0Z"
+
+
+def symbols(layer: MapLayer, points: list[tuple[float, float]]) -> str:
+    """Every point of a layer as a single SVG path: a layer of a thousand poles is one element
+    to lay out, not a thousand. Small unstroked dots are zero-length strokes with round caps
+    (drawn as discs by PDF and SVG renderers alike), which is the cheapest path there is."""
+    if not points:
+        return ""
+    stroke = point_stroke(layer)
+    if layer.shape == "circle" and stroke == "none":
+        d = "".join(f"M{x:.1f} {y:.1f}h0" for x, y in points)
+        return (
+            f'<path d="{d}" fill="none" stroke="{layer.color}" stroke-width="{layer.size:g}"'
+            f' stroke-linecap="round"/>'
+        )
+    d = "".join(symbol_outline(layer.shape, x, y, layer.size) for x, y in points)
+    return f'<path d="{d}" fill="{layer.color}" stroke="{stroke}" stroke-width="0.8"/>'
+
+
 def point_stroke(layer: MapLayer) -> str:
     return "none" if layer.size <= 5 else "#ffffff" if layer.shape != "circle" else "#222222"
 
