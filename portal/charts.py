@@ -89,10 +89,13 @@ def capacity_profile(points: Sequence[tuple[float, float, float, float]]) -> str
         (1, HOSTING, mw_max, "Capacidad indicativa"),
         (2, REMAINING, mw_max, "Disponible"),
     ):
-        dots = "".join(
-            f'<circle cx="{x(p[0]):.1f}" cy="{y(p[index], top):.1f}" r="1.6"/>' for p in points
+        # One path of zero-length round-capped strokes per series: a dot per pole, but one
+        # element for the PDF renderer to lay out instead of thousands of circles.
+        dots = "".join(f"M{x(p[0]):.1f} {y(p[index], top):.1f}h0" for p in points)
+        out.append(
+            f'<path d="{dots}" fill="none" stroke="{color}" stroke-width="3.2"'
+            f' stroke-linecap="round" aria-label="{escape(label)}"/>'
         )
-        out.append(f'<g fill="{color}" aria-label="{escape(label)}">{dots}</g>')
     out.append(
         f'<rect x="{LEFT}" y="{TOP}" width="{plot_w}" height="{plot_h}" fill="none" '
         'stroke="#999"/></g></svg>'

@@ -105,26 +105,31 @@ def _fit(layers: Sequence[MapLayer], x: float, y: float, w: float, h: float) -> 
 
 
 # Print resolution: the map is 900 px across about 18 cm of paper, so 0.5 px is 0.1 mm;
-# finer vertices cannot be seen, only laid out.
+# finer vertices cannot be seen, only laid out. The context (other feeders, drawn dashed and
+# grey around the asset) is the densest layer at national scale and is drawn to 2 px (0.4 mm).
 TOLERANCE_PX = 0.5
+CONTEXT_TOLERANCE_PX = 2.0
 # Lines are clipped this far outside the frame so that their strokes still reach its edge.
 CLIP_PAD_PX = 20
 
 
 def _sql_lines(layer: MapLayer, frame: _Frame, box: list[float]) -> str:
-    """The layer's lines as SVG path data, clipped to the frame, in pixels, simplified to
-    print resolution, in one statement."""
+    """The layer's lines as SVG path data, clipped to the frame, merged where they meet (a
+    feeder's spans become a few lines instead of one two-point line each), in pixels,
+    simplified to print resolution, in one statement."""
     sql, params = layer.source
+    tolerance = TOLERANCE_PX if layer.fit else CONTEXT_TOLERANCE_PX
     with connection.cursor() as cur:
         cur.execute(
             f"""
-            SELECT ST_AsSVG(ST_Simplify(ST_Affine(
+            SELECT ST_AsSVG(ST_Simplify(ST_Affine(ST_LineMerge(ST_CollectionExtract(
                        ST_ClipByBox2D(ST_Collect(geom), ST_MakeEnvelope(%s, %s, %s, %s, 4326)),
+                       2)),
                        %s, 0, 0, %s, %s, %s), %s), 0, 1)
               FROM ({sql}) g
              WHERE geom && ST_MakeEnvelope(%s, %s, %s, %s, 4326)
             """,
-            [*box, *frame.affine(), TOLERANCE_PX, *params, *box],
+            [*box, *frame.affine(), tolerance, *params, *box],
         )
         d = cur.fetchone()[0]
     return d or ""
@@ -202,6 +207,12 @@ def render_static_svg(
     top = pad + (28 if title else 0)
     map_x, map_y = pad, top
     map_w = width - 2 * pad - panel_w - 10
+    # A long legend (a substation's dozen feeders) makes the map taller rather than run past
+    # the bottom of its panel: (fuera del encuadre) may add a line to any name.
+    legend_h = 40 + sum(
+        16 * len(_wrap(layer.name + " (fuera del encuadre)", 25)) + 8 for layer in layers
+    )
+    height = max(height, top + legend_h + pad)
     map_h = height - top - pad
     frame = _fit(layers, map_x, map_y, map_w, map_h)
     ordered = lines_first(layers)
