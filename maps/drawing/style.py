@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from maps.drawing.features import MapLayer
 
 FONT = "DejaVu Sans, Arial, Helvetica, sans-serif"
@@ -44,21 +46,41 @@ def symbol_outline(shape: str, cx: float, cy: float, size: float) -> str:
     return f"M{cx - r:.1f} {cy:.1f}{arc} {size:.1f} 0{arc} {-size:.1f} 0Z"
 
 
+# WeasyPrint parses a path's data by slicing the rest of the string at every number, which
+# takes time quadratic in its length: a layer is a few paths of about this many characters,
+# not one path of hundreds of kilobytes (nor one element per feature).
+PATH_CHUNK = 4000
+
+
+def paths(subpaths: Iterable[str], attrs: str) -> str:
+    """SVG path elements holding `subpaths` (each starting with M), PATH_CHUNK long or so."""
+    out, chunk, size = [], [], 0
+    for sub in subpaths:
+        chunk.append(sub)
+        size += len(sub)
+        if size >= PATH_CHUNK:
+            out.append(f'<path d="{"".join(chunk)}" {attrs}/>')
+            chunk, size = [], 0
+    if chunk:
+        out.append(f'<path d="{"".join(chunk)}" {attrs}/>')
+    return "".join(out)
+
+
 def symbols(layer: MapLayer, points: list[tuple[float, float]]) -> str:
-    """Every point of a layer as a single SVG path: a layer of a thousand poles is one element
-    to lay out, not a thousand. Small unstroked dots are zero-length strokes with round caps
-    (drawn as discs by PDF and SVG renderers alike), which is the cheapest path there is."""
-    if not points:
-        return ""
+    """Every point of a layer in a few SVG paths: a layer of a thousand poles is a handful of
+    elements to lay out, not a thousand. Small unstroked dots are zero-length strokes with
+    round caps (drawn as discs by PDF and SVG renderers alike), the cheapest path there is."""
     stroke = point_stroke(layer)
     if layer.shape == "circle" and stroke == "none":
-        d = "".join(f"M{x:.1f} {y:.1f}h0" for x, y in points)
-        return (
-            f'<path d="{d}" fill="none" stroke="{layer.color}" stroke-width="{layer.size:g}"'
-            f' stroke-linecap="round"/>'
+        return paths(
+            (f"M{x:.1f} {y:.1f}h0" for x, y in points),
+            f'fill="none" stroke="{layer.color}" stroke-width="{layer.size:g}"'
+            ' stroke-linecap="round"',
         )
-    d = "".join(symbol_outline(layer.shape, x, y, layer.size) for x, y in points)
-    return f'<path d="{d}" fill="{layer.color}" stroke="{stroke}" stroke-width="0.8"/>'
+    return paths(
+        (symbol_outline(layer.shape, x, y, layer.size) for x, y in points),
+        f'fill="{layer.color}" stroke="{stroke}" stroke-width="0.8"',
+    )
 
 
 def point_stroke(layer: MapLayer) -> str:

@@ -15,7 +15,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 from maps.drawing.features import MapLayer, degrees_per_metre
 from maps.drawing.features import ordered as lines_first
-from maps.drawing.style import FONT, SVG_NS, line_attrs, point_stroke, symbol, symbols
+from maps.drawing.style import FONT, SVG_NS, line_attrs, paths, point_stroke, symbol, symbols
 
 
 @dataclass
@@ -105,10 +105,12 @@ def _fit(layers: Sequence[MapLayer], x: float, y: float, w: float, h: float) -> 
 
 
 # Print resolution: the map is 900 px across about 18 cm of paper, so 0.5 px is 0.1 mm;
-# finer vertices cannot be seen, only laid out. The context (other feeders, drawn dashed and
-# grey around the asset) is the densest layer at national scale and is drawn to 2 px (0.4 mm).
+# finer vertices cannot be seen, only laid out. The context (other feeders, dashed and grey
+# around the asset; layers that do not frame the map) is the densest layer at national scale,
+# thousands of branches: it is drawn to 3 px (0.6 mm), without pieces shorter than one dash.
 TOLERANCE_PX = 0.5
-CONTEXT_TOLERANCE_PX = 2.0
+CONTEXT_TOLERANCE_PX = 3.0
+CONTEXT_MIN_PX = 6.0
 # Lines are clipped this far outside the frame so that their strokes still reach its edge.
 CLIP_PAD_PX = 20
 
@@ -118,18 +120,22 @@ def _sql_lines(layer: MapLayer, frame: _Frame, box: list[float]) -> str:
     feeder's spans become a few lines instead of one two-point line each), in pixels,
     simplified to print resolution, in one statement."""
     sql, params = layer.source
-    tolerance = TOLERANCE_PX if layer.fit else CONTEXT_TOLERANCE_PX
+    tolerance, shortest = (
+        (TOLERANCE_PX, 0.0) if layer.fit else (CONTEXT_TOLERANCE_PX, CONTEXT_MIN_PX)
+    )
     with connection.cursor() as cur:
         cur.execute(
             f"""
-            SELECT ST_AsSVG(ST_Simplify(ST_Affine(ST_LineMerge(ST_CollectionExtract(
-                       ST_ClipByBox2D(ST_Collect(geom), ST_MakeEnvelope(%s, %s, %s, %s, 4326)),
-                       2)),
-                       %s, 0, 0, %s, %s, %s), %s), 0, 1)
-              FROM ({sql}) g
-             WHERE geom && ST_MakeEnvelope(%s, %s, %s, %s, 4326)
+            SELECT ST_AsSVG(ST_Collect(line), 0, 1)
+              FROM (SELECT (ST_Dump(ST_Simplify(ST_Affine(ST_LineMerge(ST_CollectionExtract(
+                               ST_ClipByBox2D(ST_Collect(geom),
+                                              ST_MakeEnvelope(%s, %s, %s, %s, 4326)), 2)),
+                               %s, 0, 0, %s, %s, %s), %s))).geom AS line
+                      FROM ({sql}) g
+                     WHERE geom && ST_MakeEnvelope(%s, %s, %s, %s, 4326)) parts
+             WHERE ST_Length(line) >= %s
             """,
-            [*box, *frame.affine(), tolerance, *params, *box],
+            [*box, *frame.affine(), tolerance, *params, *box, shortest],
         )
         d = cur.fetchone()[0]
     return d or ""
@@ -152,6 +158,11 @@ def _sql_points(layer: MapLayer, frame: _Frame, box: list[float]) -> list[tuple[
             [*frame.affine(), TOLERANCE_PX, *params, *box],
         )
         return cur.fetchall()
+
+
+def _subpaths(d: str) -> list[str]:
+    """Path data cut before each M (ST_AsSVG writes "M x y L x y x y ...", ours "Mx yL...")."""
+    return ["M" + sub for sub in d.split("M") if sub.strip()]
 
 
 def _path_data(geom: GEOSGeometry, frame: _Frame) -> str:
@@ -259,7 +270,7 @@ def render_static_svg(
                     _inside(f.geometry, frame, map_x, map_y, map_w, map_h) for f in layer.features
                 )
             if d:
-                parts.append(f'<path d="{d}" {line_attrs(layer)}/>')
+                parts.append(paths(_subpaths(d), line_attrs(layer)))
             if inside:
                 shown.add(index)
         parts.append("</g>")

@@ -27,6 +27,7 @@ from maps.drawing import (
     substation_layers,
     transformer_layers,
 )
+from maps.drawing.style import PATH_CHUNK
 from network.models import Equipment, Feeder, Pole, Span, Substation, Transformer
 
 pytestmark = pytest.mark.django_db
@@ -371,7 +372,7 @@ def test_static_svg_says_which_layers_are_outside_the_frame():
     assert "Vano (fuera" not in text
 
 
-def test_static_feeder_map_draws_each_layer_as_one_path(demo_network):
+def test_static_feeder_map_draws_each_layer_as_a_few_paths(demo_network):
     feeder = busiest_feeder()
     layers = feeder_layers(feeder)
     root = ET.fromstring(str(render_static_svg(layers)))
@@ -379,13 +380,18 @@ def test_static_feeder_map_draws_each_layer_as_one_path(demo_network):
     groups = {g.get("data-layer"): g for g in root.iter(f"{SVG}g") if g.get("data-layer")}
     assert set(groups) == {layer.name for layer in layers}
     for layer in layers:
-        paths = list(groups[layer.name].iter(f"{SVG}path"))
-        assert len(paths) == 1, layer.name
-        assert len(list(groups[layer.name])) == 1, f"{layer.name}: only its one path"
-    poles = groups["Postes"][0].get("d")
+        children = list(groups[layer.name])
+        assert children, f"{layer.name} is drawn"
+        assert all(c.tag == f"{SVG}path" for c in children), f"{layer.name}: paths only"
+        data = "".join(c.get("d") for c in children)
+        # Paths of about PATH_CHUNK characters, not one element per feature.
+        assert len(children) <= len(data) // PATH_CHUNK + 1, layer.name
+    poles = "".join(c.get("d") for c in groups["Postes"])
     # One dot per pole, less the few closer than the print resolution to another.
     assert 0.8 * Pole.objects.filter(feeder=feeder).count() <= poles.count("h0")
     assert poles.count("h0") <= Pole.objects.filter(feeder=feeder).count()
+    spans = "".join(c.get("d") for c in groups["Vanos"])
+    assert spans.count("M") < Span.objects.filter(feeder=feeder).count(), "spans are merged"
 
 
 def test_static_feeder_map_is_framed_on_the_extent_of_everything_it_frames(demo_network):
