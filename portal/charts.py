@@ -13,6 +13,7 @@ LEFT, RIGHT, TOP, BOTTOM = 56, 56, 16, 40
 HOSTING = "#1f5fa8"
 REMAINING = "#2e7d32"
 SCC = "#c62828"
+CHUNK = 300  # dots a path
 
 
 def _ticks(high: float, count: int = 5) -> list[float]:
@@ -89,10 +90,15 @@ def capacity_profile(points: Sequence[tuple[float, float, float, float]]) -> str
         (1, HOSTING, mw_max, "Capacidad indicativa"),
         (2, REMAINING, mw_max, "Disponible"),
     ):
-        dots = "".join(
-            f'<circle cx="{x(p[0]):.1f}" cy="{y(p[index], top):.1f}" r="1.6"/>' for p in points
+        # Zero-length round-capped strokes: a dot per pole, in a few paths for the PDF
+        # renderer to lay out instead of thousands of circles (WeasyPrint's path parser is
+        # quadratic in a path's length, hence chunks rather than one path).
+        dots = [f"M{x(p[0]):.1f} {y(p[index], top):.1f}h0" for p in points]
+        chunks = ["".join(dots[i : i + CHUNK]) for i in range(0, len(dots), CHUNK)]
+        out.append(
+            f'<g fill="none" stroke="{color}" stroke-width="3.2" stroke-linecap="round"'
+            f' aria-label="{escape(label)}">' + "".join(f'<path d="{d}"/>' for d in chunks) + "</g>"
         )
-        out.append(f'<g fill="{color}" aria-label="{escape(label)}">{dots}</g>')
     out.append(
         f'<rect x="{LEFT}" y="{TOP}" width="{plot_w}" height="{plot_h}" fill="none" '
         'stroke="#999"/></g></svg>'

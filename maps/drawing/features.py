@@ -54,6 +54,16 @@ class MapLayer:
     fit: bool = True  # False: context drawn but not used to frame the map
     visible: bool = True  # interactive map: shown when the page opens
     min_zoom: int = 0  # interactive map: hidden below this zoom (dense layers)
+    # Static map: the same features as one SELECT of a `geom` column (SRID 4326) with its
+    # parameters, so that PostGIS frames, clips and simplifies them to print resolution
+    # instead of Python walking thousands of geometries. None: drawn from `features`.
+    source: tuple[str, list] | None = None
+
+
+def source_of(queryset, field_name: str) -> tuple[str, list]:
+    """A layer's `source`: the geometry column of a queryset's rows, as SQL."""
+    sql, params = queryset.order_by().values(field_name).query.sql_with_params()
+    return f"SELECT {field_name} AS geom FROM ({sql}) rows", list(params)
 
 
 def ordered(layers: Sequence[MapLayer]) -> list[MapLayer]:

@@ -16,7 +16,13 @@ from django.db import connection
 from django.db.models.functions import Cast
 from django.urls import NoReverseMatch, reverse
 
-from maps.drawing.features import PRECISION, MapFeature, MapLayer, degrees_per_metre
+from maps.drawing.features import (
+    PRECISION,
+    MapFeature,
+    MapLayer,
+    degrees_per_metre,
+    source_of,
+)
 from network import layers as registry
 from network.models import Equipment, Feeder, Pole, Span, Substation, Transformer
 
@@ -38,6 +44,7 @@ def substation_layers(substation: Substation) -> list[MapLayer]:
             features=[
                 MapFeature(label=f"Alimentador {code} {name}", url=_url("feeder", pk), geojson=geom)
             ],
+            source=_outline_source([pk]),
         )
         for i, (pk, code, name, geom) in enumerate(lines)
     ]
@@ -112,6 +119,7 @@ def transformer_layers(
                 MapFeature(label=f"Alimentador {c} {n}", url=_url("feeder", pk), geojson=g)
                 for pk, c, n, g in line
             ],
+            source=_outline_source([pk for pk, *_ in line]),
         ),
         MapLayer(
             name=f"Entorno de {_num(radius_m, 0)} m",
@@ -151,6 +159,7 @@ def _span_layer(spans) -> MapLayer:
         kind=registry.SPANS.kind,
         color=registry.SPANS.color,
         weight=registry.SPANS.weight,
+        source=source_of(spans, "geom"),
         features=[
             MapFeature(label=f"Vano {code} · {_num(length)} m", geojson=geojson)
             for code, length, geojson in spans.annotate(
@@ -167,6 +176,7 @@ def _pole_layer(poles) -> MapLayer:
         color=registry.POLES.color,
         size=registry.POLES.size,
         min_zoom=registry.POLES.min_zoom,  # below it a feeder's poles (~50 m apart) hide its spans
+        source=source_of(poles, "location"),
         features=[
             MapFeature(label=f"Poste {plate}", geojson=geojson)
             for plate, geojson in poles.annotate(
@@ -183,6 +193,7 @@ def _transformer_layer(transformers) -> MapLayer:
         color=registry.TRANSFORMERS.color,
         shape=registry.TRANSFORMERS.shape,
         size=registry.TRANSFORMERS.size,
+        source=source_of(transformers, "location"),
         features=[
             MapFeature(geom, f"Transformador {code} · {_kva(kva)}", _url("transformer", pk))
             for pk, code, kva, geom in transformers.values_list(
@@ -258,6 +269,7 @@ def _others_layer(others: list[tuple[int, str, str, str]]) -> MapLayer:
             MapFeature(label=f"Alimentador {c} {n}", url=_url("feeder", pk), geojson=g)
             for pk, c, n, g in others
         ],
+        source=_outline_source([pk for pk, *_ in others]),
     )
 
 
@@ -273,6 +285,10 @@ def _generalised_feeders(where: str, params: list) -> list[tuple[int, str, str, 
     with connection.cursor() as cur:
         cur.execute(sql, params)
         return cur.fetchall()
+
+
+def _outline_source(pks: list[int]) -> tuple[str, list]:
+    return "SELECT outline AS geom FROM network_feeder WHERE id = ANY(%s)", [pks]
 
 
 def _bbox_around(centre: Point, metres: float) -> Polygon:

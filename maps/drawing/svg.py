@@ -9,12 +9,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.contrib.gis.geos import GEOSGeometry
+from django.db import connection
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 from maps.drawing.features import MapLayer, degrees_per_metre
 from maps.drawing.features import ordered as lines_first
-from maps.drawing.style import FONT, SVG_NS, line_attrs, point_stroke, symbol
+from maps.drawing.style import FONT, SVG_NS, line_attrs, paths, point_stroke, symbol, symbols
 
 
 @dataclass
@@ -34,23 +35,66 @@ class _Frame:
         y = (lat - self.lat0) * self.m_per_deg_lat * self.px_per_m
         return self.cx + x, self.cy - y
 
+    def affine(self) -> list[float]:
+        """ST_Affine's a, e, xoff, yoff taking lon/lat to (x, -y) px: ST_AsSVG writes -y."""
+        a = self.m_per_deg_lon * self.px_per_m
+        e = self.m_per_deg_lat * self.px_per_m
+        return [a, e, self.cx - self.lon0 * a, -self.lat0 * e - self.cy]
 
-def _fit(layers: Sequence[MapLayer], x: float, y: float, w: float, h: float) -> _Frame:
-    extents = [
+    def bbox(self, x: float, y: float, w: float, h: float, pad: float) -> list[float]:
+        """The lon/lat box of the frame `pad` px wider on every side (xmin, ymin, xmax, ymax)."""
+        a, e, *_ = self.affine()
+        return [
+            self.lon0 + (x - pad - self.cx) / a,
+            self.lat0 - (y + h + pad - self.cy) / e,
+            self.lon0 + (x + w + pad - self.cx) / a,
+            self.lat0 - (y - pad - self.cy) / e,
+        ]
+
+
+Extent = tuple[float, float, float, float]
+
+
+def _extent(layers: Sequence[MapLayer]) -> Extent | None:
+    """One ST_Extent over the layers read in SQL, merged with the few features held in
+    Python (an asset's own point, its substation)."""
+    extents: list[Extent] = []
+    sources = [layer.source for layer in layers if layer.source]
+    if sources:
+        union = " UNION ALL ".join(
+            f"SELECT geom FROM ({sql}) s{i}" for i, (sql, _) in enumerate(sources)
+        )
+        with connection.cursor() as cur:
+            cur.execute(
+                f"SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e)"
+                f" FROM (SELECT ST_Extent(geom) AS e FROM ({union}) g) x",
+                [p for _, params in sources for p in params],
+            )
+            row = cur.fetchone()
+        if row and row[0] is not None:
+            extents.append(row)
+    extents += [
         f.geometry.extent
         for layer in layers
-        if layer.fit
+        if not layer.source
         for f in layer.features
         if f.geometry is not None and not f.geometry.empty
     ]
-    if not extents:  # nothing to frame on: frame on the context instead
-        extents = [f.geometry.extent for layer in layers for f in layer.features] or [
-            (-70.65, -33.45, -70.65, -33.45)
-        ]
-    xmin = min(e[0] for e in extents)
-    ymin = min(e[1] for e in extents)
-    xmax = max(e[2] for e in extents)
-    ymax = max(e[3] for e in extents)
+    if not extents:
+        return None
+    return (
+        min(e[0] for e in extents),
+        min(e[1] for e in extents),
+        max(e[2] for e in extents),
+        max(e[3] for e in extents),
+    )
+
+
+def _fit(layers: Sequence[MapLayer], x: float, y: float, w: float, h: float) -> _Frame:
+    extent = _extent([layer for layer in layers if layer.fit])
+    if extent is None:  # nothing to frame on: frame on the context instead
+        extent = _extent(layers) or (-70.65, -33.45, -70.65, -33.45)
+    xmin, ymin, xmax, ymax = extent
     lon0, lat0 = (xmin + xmax) / 2, (ymin + ymax) / 2
     dlon, dlat = degrees_per_metre(lat0)
     width_m = max((xmax - xmin) / dlon, 200.0)
@@ -58,6 +102,67 @@ def _fit(layers: Sequence[MapLayer], x: float, y: float, w: float, h: float) -> 
     margin = 0.92  # keep symbols clear of the frame
     px_per_m = min(w * margin / width_m, h * margin / height_m)
     return _Frame(lon0, lat0, 1 / dlon, 1 / dlat, px_per_m, x + w / 2, y + h / 2)
+
+
+# Print resolution: the map is 900 px across about 18 cm of paper, so 0.5 px is 0.1 mm;
+# finer vertices cannot be seen, only laid out. The context (other feeders, dashed and grey
+# around the asset; layers that do not frame the map) is the densest layer at national scale,
+# thousands of branches: it is drawn to 3 px (0.6 mm), without pieces shorter than one dash.
+TOLERANCE_PX = 0.5
+CONTEXT_TOLERANCE_PX = 3.0
+CONTEXT_MIN_PX = 6.0
+# Lines are clipped this far outside the frame so that their strokes still reach its edge.
+CLIP_PAD_PX = 20
+
+
+def _sql_lines(layer: MapLayer, frame: _Frame, box: list[float]) -> str:
+    """The layer's lines as SVG path data, clipped to the frame, merged where they meet (a
+    feeder's spans become a few lines instead of one two-point line each), in pixels,
+    simplified to print resolution, in one statement."""
+    sql, params = layer.source
+    tolerance, shortest = (
+        (TOLERANCE_PX, 0.0) if layer.fit else (CONTEXT_TOLERANCE_PX, CONTEXT_MIN_PX)
+    )
+    with connection.cursor() as cur:
+        cur.execute(
+            f"""
+            SELECT ST_AsSVG(ST_Collect(line), 0, 1)
+              FROM (SELECT (ST_Dump(ST_Simplify(ST_Affine(ST_LineMerge(ST_CollectionExtract(
+                               ST_ClipByBox2D(ST_Collect(geom),
+                                              ST_MakeEnvelope(%s, %s, %s, %s, 4326)), 2)),
+                               %s, 0, 0, %s, %s, %s), %s))).geom AS line
+                      FROM ({sql}) g
+                     WHERE geom && ST_MakeEnvelope(%s, %s, %s, %s, 4326)) parts
+             WHERE ST_Length(line) >= %s
+            """,
+            [*box, *frame.affine(), tolerance, *params, *box, shortest],
+        )
+        d = cur.fetchone()[0]
+    return d or ""
+
+
+def _sql_points(layer: MapLayer, frame: _Frame, box: list[float]) -> list[tuple[float, float]]:
+    """The layer's points inside the frame in pixels, one per print-resolution cell (poles
+    a few metres apart are one dot on paper)."""
+    sql, params = layer.source
+    with connection.cursor() as cur:
+        cur.execute(
+            f"""
+            SELECT ST_X(p), -ST_Y(p)
+              FROM (SELECT DISTINCT ST_SnapToGrid(ST_Affine(ST_PointOnSurface(geom),
+                                                            %s, 0, 0, %s, %s, %s), %s) AS p
+                      FROM ({sql}) g
+                     WHERE geom && ST_MakeEnvelope(%s, %s, %s, %s, 4326)) d
+             ORDER BY 2, 1
+            """,
+            [*frame.affine(), TOLERANCE_PX, *params, *box],
+        )
+        return cur.fetchall()
+
+
+def _subpaths(d: str) -> list[str]:
+    """Path data cut before each M (ST_AsSVG writes "M x y L x y x y ...", ours "Mx yL...")."""
+    return ["M" + sub for sub in d.split("M") if sub.strip()]
 
 
 def _path_data(geom: GEOSGeometry, frame: _Frame) -> str:
@@ -113,6 +218,12 @@ def render_static_svg(
     top = pad + (28 if title else 0)
     map_x, map_y = pad, top
     map_w = width - 2 * pad - panel_w - 10
+    # A long legend (a substation's dozen feeders) makes the map taller rather than run past
+    # the bottom of its panel: (fuera del encuadre) may add a line to any name.
+    legend_h = 40 + sum(
+        16 * len(_wrap(layer.name + " (fuera del encuadre)", 25)) + 8 for layer in layers
+    )
+    height = max(height, top + legend_h + pad)
     map_h = height - top - pad
     frame = _fit(layers, map_x, map_y, map_w, map_h)
     ordered = lines_first(layers)
@@ -132,25 +243,36 @@ def render_static_svg(
         )
     parts.append(f'<g clip-path="url(#clip-{uid})">')
     shown: set[int] = set()
+    box = frame.bbox(map_x, map_y, map_w, map_h, CLIP_PAD_PX)
     for index, layer in enumerate(ordered):
         parts.append(f'<g class="layer" data-layer="{escape(layer.name)}">')
         if layer.kind == "point":
-            for feature in layer.features:
-                for lon, lat in _point_coords(feature.geometry):
-                    px, py = frame.xy(lon, lat)
-                    if map_x <= px <= map_x + map_w and map_y <= py <= map_y + map_h:
-                        shown.add(index)
-                    parts.append(
-                        symbol(layer.shape, px, py, layer.size, layer.color, point_stroke(layer))
-                    )
+            if layer.source:
+                points = _sql_points(layer, frame, box)
+            else:
+                points = [
+                    frame.xy(lon, lat)
+                    for feature in layer.features
+                    for lon, lat in _point_coords(feature.geometry)
+                ]
+            if any(
+                map_x <= px <= map_x + map_w and map_y <= py <= map_y + map_h for px, py in points
+            ):
+                shown.add(index)
+            parts.append(symbols(layer, points))
         else:
-            d = "".join(_path_data(f.geometry, frame) for f in layer.features)
-            if d:
-                parts.append(f'<path d="{d}" {line_attrs(layer)}/>')
-                if any(
+            if layer.source:
+                d = _sql_lines(layer, frame, box)
+                inside = bool(d)
+            else:
+                d = "".join(_path_data(f.geometry, frame) for f in layer.features)
+                inside = any(
                     _inside(f.geometry, frame, map_x, map_y, map_w, map_h) for f in layer.features
-                ):
-                    shown.add(index)
+                )
+            if d:
+                parts.append(paths(_subpaths(d), line_attrs(layer)))
+            if inside:
+                shown.add(index)
         parts.append("</g>")
     parts.append("</g>")
 

@@ -27,6 +27,7 @@ from maps.drawing import (
     substation_layers,
     transformer_layers,
 )
+from maps.drawing.style import PATH_CHUNK
 from network.models import Equipment, Feeder, Pole, Span, Substation, Transformer
 
 pytestmark = pytest.mark.django_db
@@ -342,12 +343,14 @@ def test_static_svg_is_xml_with_a_legend_of_every_layer_and_a_scale_bar(demo_net
 @pytest.mark.parametrize("distance", [150, 1_000, 7_000, 40_000])
 def test_static_svg_scale_bar_length_matches_true_metres(distance):
     a, b = two_points_apart(distance)
-    layer = MapLayer("Puntos", "point", "#000", [MapFeature(a), MapFeature(b)])
+    layer = MapLayer("Puntos", "point", "#000", [MapFeature(a), MapFeature(b)], size=4)
     root = ET.fromstring(str(render_static_svg([layer])))
 
     group = next(g for g in root.iter(f"{SVG}g") if g.get("data-layer") == "Puntos")
+    # The layer is one path of round-capped dots, "M<x> <y>h0" each.
+    (path,) = group.iter(f"{SVG}path")
     (x1, y1), (x2, y2) = [
-        (float(c.get("cx")), float(c.get("cy"))) for c in group.iter(f"{SVG}circle")
+        (float(x), float(y)) for x, y in re.findall(r"M([-\d.]+) ([-\d.]+)h0", path.get("d"))
     ]
     metres_per_px = distance / math.hypot(x2 - x1, y2 - y1)
     metres, px, _ = scale_bar(root)
@@ -367,6 +370,47 @@ def test_static_svg_says_which_layers_are_outside_the_frame():
     assert "Allá (fuera del encuadre)" in text
     assert "Aquí (fuera" not in text
     assert "Vano (fuera" not in text
+
+
+def test_static_feeder_map_draws_each_layer_as_a_few_paths(demo_network):
+    feeder = busiest_feeder()
+    layers = feeder_layers(feeder)
+    root = ET.fromstring(str(render_static_svg(layers)))
+
+    groups = {g.get("data-layer"): g for g in root.iter(f"{SVG}g") if g.get("data-layer")}
+    assert set(groups) == {layer.name for layer in layers}
+    for layer in layers:
+        children = list(groups[layer.name])
+        assert children, f"{layer.name} is drawn"
+        assert all(c.tag == f"{SVG}path" for c in children), f"{layer.name}: paths only"
+        data = "".join(c.get("d") for c in children)
+        # Paths of about PATH_CHUNK characters, not one element per feature.
+        assert len(children) <= len(data) // PATH_CHUNK + 1, layer.name
+    poles = "".join(c.get("d") for c in groups["Postes"])
+    # One dot per pole, less the few closer than the print resolution to another.
+    assert 0.8 * Pole.objects.filter(feeder=feeder).count() <= poles.count("h0")
+    assert poles.count("h0") <= Pole.objects.filter(feeder=feeder).count()
+    spans = "".join(c.get("d") for c in groups["Vanos"])
+    assert spans.count("M") < Span.objects.filter(feeder=feeder).count(), "spans are merged"
+
+
+def test_static_feeder_map_is_framed_on_the_extent_of_everything_it_frames(demo_network):
+    from maps.drawing.svg import _extent
+
+    feeder = busiest_feeder()
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (SELECT ST_Extent(g) e"
+            " FROM (SELECT geom g FROM network_span WHERE feeder_id = %(f)s"
+            " UNION ALL SELECT location FROM network_pole WHERE feeder_id = %(f)s"
+            " UNION ALL SELECT location FROM network_transformer WHERE feeder_id = %(f)s"
+            " UNION ALL SELECT location FROM network_equipment WHERE feeder_id = %(f)s"
+            " UNION ALL SELECT location FROM network_substation WHERE id = %(s)s) u) x",
+            {"f": feeder.pk, "s": feeder.substation_id},
+        )
+        expected = cur.fetchone()
+    fitted = _extent([layer for layer in feeder_layers(feeder) if layer.fit])
+    assert fitted == pytest.approx(expected, abs=1e-9)
 
 
 def test_static_svg_renders_in_weasyprint(demo_network, tmp_path):
