@@ -55,13 +55,9 @@ SERIES = """
 # transfer of the channel's asset (`windows`: channel, start, end, interval minutes). A SELECT
 # over the readings grouped by channel, as plain as the aggregate itself: PostgreSQL may run it
 # in parallel (a statement that writes may not), and the channels are few next to their
-# readings. DEMAND_WRITE writes the result.
+# readings. DEMAND_WRITE writes the result. `{transfers}` is TRANSFERS when the month has
+# windows, else nothing: the plain aggregate.
 DEMAND = """
-    WITH windows AS (
-        SELECT * FROM unnest(%(w_channel)s::int[], %(w_start)s::timestamptz[],
-                             %(w_end)s::timestamptz[], %(w_minutes)s::int[])
-               AS w(channel_id, starts_at, ends_at, minutes)
-    )
     SELECT s.channel_id, max(s.value), min(s.value)
       FROM (
             SELECT r.channel_id, r.ts, r.value
@@ -74,12 +70,19 @@ DEMAND = """
              WHERE e.ts > %(start)s AND e.ts <= %(end)s
                AND e.channel_id = ANY(%(channels)s::int[])
            ) s
-     -- Most channels had no transfer: a cheap test first (OR evaluates in order).
-     WHERE (NOT s.channel_id = ANY(%(w_channel)s::int[]) OR NOT EXISTS (
-           SELECT FROM windows w
-            WHERE w.channel_id = s.channel_id AND s.ts > w.starts_at
-              AND s.ts - make_interval(mins => w.minutes) < w.ends_at))
+    {transfers}
      GROUP BY s.channel_id
+"""
+# The intervals that overlap a window left out. A NOT EXISTS alone, which PostgreSQL turns into
+# an anti-join the parallel workers run; one behind an OR (a cheap test of the channel first)
+# stays a correlated subplan, which keeps the whole aggregate in one process.
+TRANSFERS = """
+     WHERE NOT EXISTS (
+           SELECT FROM unnest(%(w_channel)s::int[], %(w_start)s::timestamptz[],
+                              %(w_end)s::timestamptz[], %(w_minutes)s::int[])
+                       AS w(channel_id, starts_at, ends_at, minutes)
+            WHERE w.channel_id = s.channel_id AND s.ts > w.starts_at
+              AND s.ts - make_interval(mins => w.minutes) < w.ends_at)
 """
 # One measurement per asset: its main meter (a backup only substitutes, in the VEE), a real
 # one before a virtual one.
@@ -341,7 +344,7 @@ def monthly_demand(month: date) -> int:
             windows = cur.fetchall()
             columns = [list(c) for c in zip(*windows, strict=True)] if windows else [[]] * 4
             cur.execute(
-                DEMAND,
+                DEMAND.format(transfers=TRANSFERS if windows else ""),
                 {
                     **query,
                     "channels": list(channels),
