@@ -58,8 +58,9 @@ SERIES = """
 # writes may not; one over the union of both stores sorts all of it), and the channels are few
 # next to their readings. The VEE flags are tested in the aggregate's FILTER, not the WHERE:
 # PostgreSQL has no statistics for `quality & bits` and would expect 0.5 % of the month's rows,
-# and sort them all by channel rather than hash them. DEMAND_WRITE writes the result. `{readings}` and `{estimates}` are
-# TRANSFERS over each when the month has windows, else nothing.
+# and sort them all by channel rather than hash them. DEMAND_WRITE writes the result.
+# `{readings}` and `{estimates}` are TRANSFERS over each when the month has windows, else
+# nothing.
 DEMAND = """
     SELECT channel_id, max(high), min(low)
       FROM (
