@@ -543,3 +543,37 @@ def test_a_file_that_does_not_exist_starts_no_run(tmp_path):
         ingest.ingest_file(tmp_path / "no_existe.csv", report_path=tmp_path / "informe.csv")
 
     assert not IngestRun.objects.exists()
+
+
+def test_stored_readings_in_the_middle_of_a_file_are_compared_and_the_rest_copied(
+    meters, tmp_path, monkeypatch
+):
+    """Batches are made ready while the previous one is still being copied; one made ready
+    for the plain COPY, behind a batch that met stored keys, is compared with the store."""
+    monkeypatch.setattr(sources, "BATCH", 2)
+
+    def quarter(k: int) -> str:
+        return f"2026-03-10T{k // 4:02d}:{k % 4 * 15:02d}:00-03:00"
+
+    def write(name: str, slots: list[int], value: float) -> Path:
+        path = tmp_path / name
+        path.write_text(
+            "meter,reading_type,timestamp,value\n"
+            + "".join(f"TT-0001,{A_PLUS},{quarter(k)},{value}\n" for k in slots),
+            encoding="utf-8",
+        )
+        return path
+
+    ingest.ingest_file(write("antes.csv", [5, 6, 7, 8], 1.0), report_path=tmp_path / "r1.csv")
+    result = ingest.ingest_file(
+        write("despues.csv", list(range(1, 15)), 2.0), report_path=tmp_path / "r2.csv"
+    )
+
+    assert (result.inserted, result.already_present, result.rejected) == (10, 0, 4)
+    stored = values("TT-0001", A_PLUS)
+    assert len(stored) == 14
+    assert sorted(stored.values()) == [1.0] * 4 + [2.0] * 10  # the stored ones are kept
+    again = ingest.ingest_file(
+        write("despues.csv", list(range(1, 15)), 2.0), report_path=tmp_path / "r3.csv"
+    )
+    assert (again.inserted, again.already_present, again.rejected) == (0, 10, 4)
