@@ -7,7 +7,8 @@ arrays, and its rows are written in PostgreSQL's binary COPY format:
 
 - new data (the usual case) goes by COPY straight into the partitioned, indexed interval table,
   from a savepoint, in a worker thread that waits on PostgreSQL while Python reads the next
-  batch (the two cores work at once);
+  batch and makes its COPY data ready (the two cores work at once); the file's SHA-256 is
+  taken by another thread meanwhile;
 - when a key turns out to be stored already (a re-run, overlapping data) or repeated in the
   batch, the COPY fails on the primary key: the batch is rolled back to its savepoint and it,
   with the following batches, is compared with the store (diff.py: the stored rows of the
