@@ -19,13 +19,16 @@ is generated under bench/out/ (1,700 × 31 × 96 = 5.06 M readings by default).
      parsing, validation, channel resolution, binary COPY into the store;
    - ingest_readings on the same file again (everything already there: nothing inserted;
      each batch compared with the store).
-   Raw A, the first load and the re-load are timed `--runs` times each (store emptied before
-   each first load), reported as min / median / max; the load average is noted.
-   Targets: at least 0.5x the raw rate and at least 250,000 readings/s; the re-load at most
-   as long as the first load (issue 14).
+   Raw A, the first load, the re-load and the store ceiling are timed `--runs` times each
+   (store emptied before each first load and each ceiling), reported as min / median / max;
+   the load average is noted. Targets: at least 0.5x the raw rate and at least 250,000
+   readings/s; the re-load at most as long as the first load (issue 14); the first load's
+   rate at least 0.8x the store ceiling's, each run against the ceiling of the same run
+   (issue 18).
 2. Monthly max/min demand of the totalizers over the month (metering.services.monitoring:
    validated series with estimates, load transfers left out, written to the demand table)
-   against the plain SQL of the max/min over the same readings. Target: at most 1.3x.
+   against the plain SQL of the max/min over the same readings, alternating, per run.
+   Target: at most 1.05x (issue 18).
 
 Figures are prepended to bench/RESULTS.md.
 """
@@ -161,13 +164,15 @@ def main() -> None:
     with connection.cursor() as cur:
         cur.execute("TRUNCATE metering_intervalreading, metering_estimatedreading")
         cur.execute("DROP TABLE IF EXISTS bench_raw_csv, bench_raw_bin")
+        # The raw tables are scratch: a vacuum of raw A's 5 M rows would run during the load
+        # timed after it.
         cur.execute(
             "CREATE TABLE bench_raw_csv (meter text, reading_type text, ts timestamptz, "
-            "value double precision)"
+            "value double precision) WITH (autovacuum_enabled = false)"
         )
         cur.execute(
             "CREATE TABLE bench_raw_bin (channel_id integer, run_id integer, ts timestamptz, "
-            "value double precision, quality smallint)"
+            "value double precision, quality smallint) WITH (autovacuum_enabled = false)"
         )
 
     def raw_csv() -> None:
@@ -182,10 +187,36 @@ def main() -> None:
     def spread(values: list[float]) -> str:
         return " / ".join(f"{v:.1f}" for v in (min(values), statistics.median(values), max(values)))
 
+    binary = OUT / "lecturas.bin"
+
+    def dump_binary() -> None:
+        with (
+            connection.cursor() as cur,
+            open(binary, "wb") as handle,
+            cur.copy(
+                "COPY (SELECT channel_id, run_id, ts, value, quality "
+                "FROM metering_intervalreading) TO STDOUT (FORMAT BINARY)"
+            ) as copy,
+        ):
+            for block in copy:
+                handle.write(block)
+
+    def store_bin() -> None:
+        with (
+            connection.cursor() as cur,
+            open(binary, "rb") as handle,
+            cur.copy(
+                "COPY metering_intervalreading (channel_id, run_id, ts, value, quality) "
+                "FROM STDIN (FORMAT BINARY)"
+            ) as copy,
+        ):
+            while block := handle.read(1 << 20):
+                copy.write(block)
+
     load_before = os.getloadavg()
-    raw_times, first_times, again_times = [], [], []
+    raw_times, first_times, again_times, store_times = [], [], [], []
     rss_before = peak_rss_mb()
-    for _ in range(args.runs):
+    for n in range(args.runs):
         with connection.cursor() as cur:
             cur.execute("TRUNCATE bench_raw_csv, metering_intervalreading")
         raw_times.append(timed(raw_csv))
@@ -197,9 +228,16 @@ def main() -> None:
         again = ingest.ingest_file(path, report_path=OUT / "informe2.csv")
         again_times.append(time.perf_counter() - started)
         assert again.inserted == 0 and again.already_present == readings, again.summary()
+        if n == 0:
+            dump_binary()
+        # The store ceiling in the same run: the decoded readings by binary COPY into the
+        # emptied store (its trigger included, as the ingest pays it).
+        with connection.cursor() as cur:
+            cur.execute("TRUNCATE metering_intervalreading")
+        store_times.append(timed(store_bin))
         print(
             f"raw A {raw_times[-1]:.1f} s, first load {first_times[-1]:.1f} s, "
-            f"re-load {again_times[-1]:.1f} s"
+            f"re-load {again_times[-1]:.1f} s, store ceiling {store_times[-1]:.1f} s"
         )
     rss_after = peak_rss_mb()
     load_after = os.getloadavg()
@@ -209,6 +247,7 @@ def main() -> None:
         statistics.median(again_times),
     )
     ratios = [a / f for a, f in zip(again_times, first_times, strict=True)]
+    ceiling = [c / f for c, f in zip(store_times, first_times, strict=True)]
     ingest_lines = [
         f"- readings file: {readings:,} readings ({args.meters:,} meters x {args.days} days x "
         f"96), CSV {size_mb:.0f} MB",
@@ -221,6 +260,12 @@ def main() -> None:
         f"{spread(again_times)} s ({readings / again_s:,.0f} readings/s at the median)",
         f"- re-load / first load, per run: {' / '.join(f'{r:.2f}' for r in ratios)} "
         f"(median {statistics.median(ratios):.2f}; target at most 1.00)",
+        f"- store ceiling, binary COPY of the decoded readings into the emptied store, "
+        f"min / median / max: {spread(store_times)} s "
+        f"({readings / statistics.median(store_times):,.0f} readings/s at the median)",
+        f"- ingest rate / store ceiling rate, per run: {' / '.join(f'{r:.2f}' for r in ceiling)} "
+        f"(min / median / max {min(ceiling):.2f} / {statistics.median(ceiling):.2f} / "
+        f"{max(ceiling):.2f}; target at least 0.80)",
         f"- ingest_readings peak memory (process RSS) after the {size_mb:.0f} MB CSV: "
         f"{rss_after:.0f} MB (before: {rss_before:.0f} MB)",
         f"- load average (1, 5, 15 min) before: {' '.join(f'{v:.2f}' for v in load_before)}; "
@@ -229,6 +274,7 @@ def main() -> None:
     if args.ingest_only:
         with connection.cursor() as cur:
             cur.execute("DROP TABLE bench_raw_csv, bench_raw_bin")
+        binary.unlink()
         print(
             record(
                 "metering ingest, first load against re-load (bench/metering.py --ingest-only)",
@@ -243,18 +289,6 @@ def main() -> None:
         )
         return
 
-    binary = OUT / "lecturas.bin"
-    with (
-        connection.cursor() as cur,
-        open(binary, "wb") as handle,
-        cur.copy(
-            "COPY (SELECT channel_id, run_id, ts, value, quality FROM metering_intervalreading) "
-            "TO STDOUT (FORMAT BINARY)"
-        ) as copy,
-    ):
-        for block in copy:
-            handle.write(block)
-
     def raw_bin() -> None:
         with (
             connection.cursor() as cur,
@@ -266,23 +300,6 @@ def main() -> None:
 
     raw_b = timed(raw_bin)
     print(f"raw B (binary COPY, unindexed): {raw_b:.1f} s")
-
-    def store_bin() -> None:
-        with (
-            connection.cursor() as cur,
-            open(binary, "rb") as handle,
-            cur.copy(
-                "COPY metering_intervalreading (channel_id, run_id, ts, value, quality) "
-                "FROM STDIN (FORMAT BINARY)"
-            ) as copy,
-        ):
-            while block := handle.read(1 << 20):
-                copy.write(block)
-
-    with connection.cursor() as cur:
-        cur.execute("TRUNCATE metering_intervalreading")
-    store_c = timed(store_bin)  # the same rows back, for the XML and the aggregation
-    print(f"store C (binary COPY into the store): {store_c:.1f} s")
 
     # XML: the readings of a tenth of the meters, deleted first and loaded again from XML.
     xml_serials = serials[: max(1, len(serials) // 10)]
@@ -329,26 +346,29 @@ def main() -> None:
         plain_times.append(timed(plain_sql))
         service_times.append(timed(lambda: monitoring.monthly_demand(MONTH)))
     plain50, service50 = statistics.median(plain_times), statistics.median(service_times)
+    aggregation = [v / p for v, p in zip(service_times, plain_times, strict=True)]
 
     with connection.cursor() as cur:
         cur.execute("DROP TABLE bench_raw_csv, bench_raw_bin")
     binary.unlink()
     xml_path.unlink()
 
-    rate = readings / ingest_s
     lines = [
         *ingest_lines,
         f"- raw B, binary COPY of the decoded readings into an unindexed table: {raw_b:.1f} s, "
         f"{readings / raw_b:,.0f} readings/s",
-        f"- store ceiling, binary COPY of the decoded readings into the partitioned indexed "
-        f"store: {store_c:.1f} s, {readings / store_c:,.0f} readings/s (first load's ratio "
-        f"to it {rate / (readings / store_c):.2f})",
         f"- ingest_readings of CIM XML ({xml_readings:,} readings, {xml_mb:.0f} MB): "
         f"{xml_s:.1f} s, {xml_readings / xml_s:,.0f} readings/s; peak RSS after it "
         f"{rss_xml:.0f} MB",
-        f"- monthly max/min over {month_readings:,} readings, plain SQL p50: {plain50:.2f} s",
-        f"- monthly max/min, monitoring.monthly_demand p50: {service50:.2f} s "
-        f"(ratio {service50 / plain50:.2f})",
+        f"- monthly max/min over {month_readings:,} readings, plain SQL, min / median / max: "
+        f"{' / '.join(f'{v:.2f}' for v in (min(plain_times), plain50, max(plain_times)))} s",
+        f"- monthly max/min, monitoring.monthly_demand, min / median / max: "
+        f"{' / '.join(f'{v:.2f}' for v in (min(service_times), service50, max(service_times)))} s",
+        f"- monthly max/min / plain SQL, per run: {' / '.join(f'{r:.2f}' for r in aggregation)} "
+        f"(min / median / max {min(aggregation):.2f} / {statistics.median(aggregation):.2f} / "
+        f"{max(aggregation):.2f}; target at most 1.05)",
+        f"- load average (1, 5, 15 min) at the end: "
+        f"{' '.join(f'{v:.2f}' for v in os.getloadavg())}",
     ]
     block = record(
         "metering ingest and monthly aggregation (bench/metering.py)",
@@ -356,9 +376,10 @@ def main() -> None:
         notes=(
             f"Database `{args.db}`; totalizers of the first {args.meters:,} transformers; March "
             "2026. Targets: ingest at least 0.5x the raw COPY rate (raw A: the same file by "
-            "COPY) and 250,000 readings/s; "
-            "monthly aggregation at most 1.3x its plain SQL. Aggregation runs alternate, "
-            f"median of {args.runs}. Ingest times are wall clock around ingest_file."
+            "COPY) and 250,000 readings/s; at least 0.8x the store ceiling's rate, each run's "
+            "ingest against the ceiling measured right after it (issue 18); monthly "
+            "aggregation at most 1.05x its plain SQL (issue 18), the runs alternating. Ingest "
+            "times are wall clock around ingest_file."
         ),
     )
     print(block)

@@ -53,34 +53,52 @@ SERIES = """
 # Per channel, the highest and lowest interval value of the month in the validated series
 # (raw values without VEE flags, and estimates), leaving out the intervals that overlap a load
 # transfer of the channel's asset (`windows`: channel, start, end, interval minutes). A SELECT
-# over the readings grouped by channel, as plain as the aggregate itself: PostgreSQL may run it
-# in parallel (a statement that writes may not), and the channels are few next to their
-# readings. DEMAND_WRITE writes the result.
+# as plain as the aggregate itself, each store aggregated where it is read: PostgreSQL runs the
+# readings' part in parallel workers, each hashing its share by channel (a statement that
+# writes may not; one over the union of both stores sorts all of it), and the channels are few
+# next to their readings. The VEE flags are tested in the aggregate's FILTER, not the WHERE:
+# PostgreSQL has no statistics for `quality & bits` and would expect 0.5 % of the month's rows,
+# and sort them all by channel rather than hash them. DEMAND_WRITE writes the result.
+# `{readings}` and `{estimates}` are TRANSFERS over each when the month has windows, else
+# nothing.
 DEMAND = """
-    WITH windows AS (
-        SELECT * FROM unnest(%(w_channel)s::int[], %(w_start)s::timestamptz[],
-                             %(w_end)s::timestamptz[], %(w_minutes)s::int[])
-               AS w(channel_id, starts_at, ends_at, minutes)
-    )
-    SELECT s.channel_id, max(s.value), min(s.value)
+    SELECT channel_id, max(high), min(low)
       FROM (
-            SELECT r.channel_id, r.ts, r.value
+            SELECT r.channel_id, max(r.value) FILTER (WHERE r.quality & %(bits)s = 0) AS high,
+                   min(r.value) FILTER (WHERE r.quality & %(bits)s = 0) AS low
               FROM metering_intervalreading r
-             WHERE r.ts > %(start)s AND r.ts <= %(end)s AND r.quality & %(bits)s = 0
-               AND r.channel_id = ANY(%(channels)s::int[])
+             WHERE r.ts > %(start)s AND r.ts <= %(end)s
+               AND r.channel_id = ANY(%(channels)s::int[]){readings}
+             GROUP BY r.channel_id
              UNION ALL
-            SELECT e.channel_id, e.ts, e.value
+            SELECT e.channel_id, max(e.value), min(e.value)
               FROM metering_estimatedreading e
              WHERE e.ts > %(start)s AND e.ts <= %(end)s
-               AND e.channel_id = ANY(%(channels)s::int[])
+               AND e.channel_id = ANY(%(channels)s::int[]){estimates}
+             GROUP BY e.channel_id
            ) s
-     -- Most channels had no transfer: a cheap test first (OR evaluates in order).
-     WHERE (NOT s.channel_id = ANY(%(w_channel)s::int[]) OR NOT EXISTS (
-           SELECT FROM windows w
-            WHERE w.channel_id = s.channel_id AND s.ts > w.starts_at
-              AND s.ts - make_interval(mins => w.minutes) < w.ends_at))
-     GROUP BY s.channel_id
+     GROUP BY channel_id
+    HAVING max(high) IS NOT NULL  -- a channel whose every reading is flagged: no figure
 """
+# The intervals that overlap a window left out: a NOT EXISTS alone, which PostgreSQL turns into
+# an anti-join against the windows hashed, in each worker. (Behind an OR, a cheap test of the
+# channel first, it stays a correlated subplan, which keeps the whole aggregate in one process.)
+TRANSFERS = """
+               AND NOT EXISTS (
+                   SELECT FROM unnest(%(w_channel)s::int[], %(w_start)s::timestamptz[],
+                                      %(w_end)s::timestamptz[], %(w_minutes)s::int[])
+                               AS w(channel_id, starts_at, ends_at, minutes)
+                    WHERE w.channel_id = {t}.channel_id AND {t}.ts > w.starts_at
+                      AND {t}.ts - make_interval(mins => w.minutes) < w.ends_at)"""
+
+
+def demand_sql(with_windows: bool) -> str:
+    """DEMAND with the transfer windows left out, or without the clause (a month with none)."""
+    if not with_windows:
+        return DEMAND.format(readings="", estimates="")
+    return DEMAND.format(readings=TRANSFERS.format(t="r"), estimates=TRANSFERS.format(t="e"))
+
+
 # One measurement per asset: its main meter (a backup only substitutes, in the VEE), a real
 # one before a virtual one.
 CHANNELS_OF = """
@@ -341,7 +359,7 @@ def monthly_demand(month: date) -> int:
             windows = cur.fetchall()
             columns = [list(c) for c in zip(*windows, strict=True)] if windows else [[]] * 4
             cur.execute(
-                DEMAND,
+                demand_sql(bool(windows)),
                 {
                     **query,
                     "channels": list(channels),

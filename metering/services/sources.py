@@ -35,6 +35,7 @@ from django.utils import timezone
 from metering import cim
 from metering.lib import DECIMALS, value_error, value_parser
 from metering.models import Quality
+from metering.services import csvblock
 
 CSV_COLUMNS = ("meter", "reading_type", "timestamp", "value")
 READINGS_NOUN = "MeterReadings"
@@ -188,12 +189,13 @@ def csv_items(
 ) -> Iterator[Item]:
     """`decimal`: the decimal separator the caller declares (None: the file's `#decimal=`
     line, or `.`)."""
-    with open(path, encoding="utf-8-sig", newline="") as handle:
-        first = handle.readline()
+    with open(path, "rb") as handle:
+        source = csvblock.Lines(handle)
+        first = source.text()
         header_line = 1
         if first.lstrip().startswith("#"):
             decimal = _decimal_directive(first, decimal)
-            first = handle.readline()
+            first = source.text()
             header_line = 2
         if not first.strip():
             raise FatalFileError("el archivo está vacío")
@@ -226,19 +228,53 @@ def csv_items(
         i_meter, i_type, i_ts, i_value = (index[c] for c in CSV_COLUMNS)
         i_quality = index.get("quality")
         with_quality = i_quality is not None
+        # A batch of lines in the usual form is read by numpy (csvblock), a batch at a time;
+        # one that is not (a line to reject, quotes, another decimal separator) line by line
+        # below. Both cut the batches at the same lines.
+        layout = (
+            csvblock.Layout(
+                delimiter, width, i_meter, i_type, i_ts, i_value, i_quality, timestamp, _quality
+            )
+            if point
+            else None
+        )
         split = str.split
-        # The loop below runs once per value of files of gigabytes: it only splits the line,
-        # finds the timestamp among those already parsed, converts the value and appends to
-        # the columns of the batch. A new run starts when the meter or reading type changes.
-        # A value seen before is looked up; a new one in the usual form (ASCII, decimal point)
-        # is matched and converted inline; any other goes through the grammar's parser. Values
-        # too large for a float (inf) are refused when the batch is loaded.
+        # The loop below runs once per value of the files read line by line: it only splits
+        # the line, finds the timestamp among those already parsed, converts the value and
+        # appends to the columns of the batch. A new run starts when the meter or reading type
+        # changes. A value seen before is looked up; a new one in the usual form (ASCII,
+        # decimal point) is matched and converted inline; any other goes through the
+        # grammar's parser. Values too large for a float (inf) are refused when the batch is
+        # loaded.
         batch = Batch(with_quality)
         lines, stamps, values, runs = batch.lines, batch.stamps, batch.values, batch.runs
         qualities = batch.qualities
         last_meter = last_type = None
         cut = BATCH + 1
-        for line, text in enumerate(handle, start=header_line + 1):
+        tried = 0  # the cut of the last batch numpy could not read: line by line up to it
+        line = header_line
+        while True:
+            if layout is not None and not stamps and tried != cut:
+                block = source.block(cut - line)
+                read = None
+                if block is not None and block[2]:
+                    read = csvblock.parse_block(block[0], line + 1, layout)
+                if read is None:
+                    tried = cut
+                else:
+                    source.advance(len(block[0]))
+                    line += block[1]
+                    fast = Batch(with_quality)
+                    fast.lines, fast.stamps, fast.values = read.lines, read.stamps, read.values
+                    fast.qualities, fast.runs = read.qualities, read.runs
+                    yield fast
+                    cut = line + BATCH
+                    continue
+            raw_line = source.line()
+            if raw_line is None:
+                break
+            text = raw_line.decode("utf-8")
+            line += 1
             # A line without quotes is split as is (most files have none); one with quotes
             # goes through the csv module. A quoted value spanning lines is not supported:
             # such a line is refused for its column count.

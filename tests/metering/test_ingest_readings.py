@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 from datetime import datetime
 from io import StringIO
 from pathlib import Path
@@ -521,3 +522,58 @@ def test_the_comparison_with_the_store_matches_keys_in_any_order():
     same = np.zeros(2, diff.STORED_DTYPE)
     same["channel_id"], same["ts"] = [4, 9], [10, 10]
     assert diff.match(np.array([4, 9]), np.array([10, 10]), same).tolist() == [0, 1]
+
+
+def test_the_run_records_the_files_sha256(tmp_path):
+    make_meter("totalizer", serial="TT-0001")
+    path = tmp_path / "lecturas.csv"
+    path.write_text(
+        "meter,reading_type,timestamp,value\n"
+        "TT-0001,0.0.2.4.1.1.12.0.0.0.0.0.0.0.0.3.72.0,2026-03-01T00:15:00-03:00,1.5\n"
+    )
+
+    result = ingest.ingest_file(path, report_path=tmp_path / "informe.csv")
+
+    result.run.refresh_from_db()
+    assert result.run.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_a_file_that_does_not_exist_starts_no_run(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        ingest.ingest_file(tmp_path / "no_existe.csv", report_path=tmp_path / "informe.csv")
+
+    assert not IngestRun.objects.exists()
+
+
+def test_stored_readings_in_the_middle_of_a_file_are_compared_and_the_rest_copied(
+    meters, tmp_path, monkeypatch
+):
+    """Batches are made ready while the previous one is still being copied; one made ready
+    for the plain COPY, behind a batch that met stored keys, is compared with the store."""
+    monkeypatch.setattr(sources, "BATCH", 2)
+
+    def quarter(k: int) -> str:
+        return f"2026-03-10T{k // 4:02d}:{k % 4 * 15:02d}:00-03:00"
+
+    def write(name: str, slots: list[int], value: float) -> Path:
+        path = tmp_path / name
+        path.write_text(
+            "meter,reading_type,timestamp,value\n"
+            + "".join(f"TT-0001,{A_PLUS},{quarter(k)},{value}\n" for k in slots),
+            encoding="utf-8",
+        )
+        return path
+
+    ingest.ingest_file(write("antes.csv", [5, 6, 7, 8], 1.0), report_path=tmp_path / "r1.csv")
+    result = ingest.ingest_file(
+        write("despues.csv", list(range(1, 15)), 2.0), report_path=tmp_path / "r2.csv"
+    )
+
+    assert (result.inserted, result.already_present, result.rejected) == (10, 0, 4)
+    stored = values("TT-0001", A_PLUS)
+    assert len(stored) == 14
+    assert sorted(stored.values()) == [1.0] * 4 + [2.0] * 10  # the stored ones are kept
+    again = ingest.ingest_file(
+        write("despues.csv", list(range(1, 15)), 2.0), report_path=tmp_path / "r3.csv"
+    )
+    assert (again.inserted, again.already_present, again.rejected) == (0, 10, 4)

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.contrib.messages import get_messages
+from django.db import connection
 
 from demand.models import MonthlyDemand
 from metering.models import (
@@ -19,6 +20,7 @@ from metering.models import (
     LoadTransfer,
     MeterEvent,
     MeterEventType,
+    Quality,
     ReadingType,
     ValidationDay,
 )
@@ -103,6 +105,54 @@ def test_monthly_demand_leaves_out_load_transfers(network):
     assert head.excludes_load_transfer
     tx = MonthlyDemand.objects.get(transformer=transformer, month=MARCH)
     assert (tx.max_kw, tx.min_kw) == (Decimal("40.0"), Decimal("40.0"))  # estimate included
+
+
+def test_a_month_without_transfer_windows_takes_every_interval(network):
+    feeder, transformer = network
+    LoadTransfer.objects.all().delete()
+
+    monitoring.monthly_demand(MARCH)
+
+    # The 1,000 kW quarter-hour is normal operation now: the plain aggregate, no clause.
+    head = MonthlyDemand.objects.get(feeder=feeder, month=MARCH)
+    assert (head.max_kw, head.min_kw) == (Decimal("1000.0"), Decimal("80.0"))
+    tx = MonthlyDemand.objects.get(transformer=transformer, month=MARCH)
+    assert (tx.max_kw, tx.min_kw) == (Decimal("40.0"), Decimal("40.0"))
+
+
+def test_the_demand_statement_leaves_out_transfers_only_when_the_month_has_windows():
+    assert "NOT EXISTS" not in monitoring.demand_sql(False)
+    with_windows = monitoring.demand_sql(True)
+    # One anti-join per store, and no OR in front of it (which would keep it a subplan).
+    assert with_windows.count("NOT EXISTS") == 2
+    assert " OR " not in with_windows
+
+
+def test_flagged_intervals_are_left_out_and_a_channel_with_only_flagged_ones_has_no_figure(
+    network,
+):
+    feeder, transformer = network
+    LoadTransfer.objects.all().delete()
+    head = Channel.objects.get(meter__serial="FH-1", reading_type__code=A_PLUS)
+    totalizer = Channel.objects.get(meter__serial="TT-1", reading_type__code=A_PLUS)
+    EstimatedReading.objects.filter(channel=totalizer).delete()
+    with connection.cursor() as cur:
+        # The 1,000 kW quarter-hour flagged as a spike; every totalizer value flagged flat.
+        cur.execute(
+            "UPDATE metering_intervalreading SET quality = quality | %s "
+            "WHERE channel_id = %s AND value = 250",
+            [int(Quality.SPIKE), head.pk],
+        )
+        cur.execute(
+            "UPDATE metering_intervalreading SET quality = quality | %s WHERE channel_id = %s",
+            [int(Quality.FLAT), totalizer.pk],
+        )
+
+    monitoring.monthly_demand(MARCH)
+
+    head_demand = MonthlyDemand.objects.get(feeder=feeder, month=MARCH)
+    assert (head_demand.max_kw, head_demand.min_kw) == (Decimal("400.0"), Decimal("80.0"))
+    assert not MonthlyDemand.objects.filter(transformer=transformer, month=MARCH).exists()
 
 
 def test_the_energy_balance_compares_the_totalizer_with_the_customers(network):
