@@ -118,6 +118,10 @@ INTERVALS = Captured(
 )
 ALL: tuple[Captured, ...] = (*CAPTURED, *REFERENCE_ONLY, INTERVALS)
 
+# The function as migration 0003 installs it. Migration 0006 replaces its 'months' branch: for
+# the interval store, the months come from a statement's first and last instant when that is
+# exact (same UTC offset, the same or consecutive months), the DISTINCT below otherwise; the
+# change rows are the same (tests/regulator/test_interval_months.py).
 FUNCTION_SQL = f"""
 CREATE OR REPLACE FUNCTION {FUNCTION}() RETURNS trigger LANGUAGE plpgsql AS $$
 -- TG_ARGV: the entity, the aggregateid and payload expressions over the transition table's
