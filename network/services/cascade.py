@@ -127,7 +127,5 @@ def load_cascade(region: str, comuna: str, substation: str, feeder: str) -> Casc
         rows = cur.fetchall()
     for level, pk, code, name, as_of, kind, count, first, *_ in rows:
         model, items, parent = lists[level]
-        items.append(
-            Choice(model, pk, code, name, as_of, kind, parent, count or 0, first or [])
-        )
+        items.append(Choice(model, pk, code, name, as_of, kind, parent, count or 0, first or []))
     return cascade
