@@ -113,8 +113,12 @@ _recent = _Recent(RECENT_LOGINS)
 
 def recent_login(request: HttpRequest) -> SessionLogin | None:
     """The login this process last read for the request's session cookie, unverified."""
-    key = request.COOKIES.get(settings.SESSION_COOKIE_NAME)
-    return _recent.get(key) if key else None
+    return remembered_login(request.COOKIES.get(settings.SESSION_COOKIE_NAME))
+
+
+def remembered_login(session_key: str | None) -> SessionLogin | None:
+    """The login this process last read for the session `session_key`, unverified."""
+    return _recent.get(session_key) if session_key else None
 
 
 def load_login(request: HttpRequest) -> SessionLogin | None:
@@ -151,13 +155,19 @@ def login_is_valid(
     the session's hash; the next page view does that.)"""
     if not is_active:
         return False
-    if login.auth_hash and _hash_matches(
-        login.auth_hash, password, settings.SECRET_KEY, tuple(settings.SECRET_KEY_FALLBACKS)
-    ):
+    if login_holds(login, password):
         return True
     _recent.forget(login.session_key)
     request.session.flush()
     return False
+
+
+def login_holds(login: SessionLogin, password: str) -> bool:
+    """Whether the session hash of `login` matches the user's password hash `password` (under
+    SECRET_KEY or one of SECRET_KEY_FALLBACKS); no side effect (see login_is_valid)."""
+    return bool(login.auth_hash) and _hash_matches(
+        login.auth_hash, password, settings.SECRET_KEY, tuple(settings.SECRET_KEY_FALLBACKS)
+    )
 
 
 # Remembered: a tile request would otherwise build a user and compute an HMAC per key, for the

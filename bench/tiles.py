@@ -15,7 +15,10 @@ network is densest.
    plans, for reference; once more prepared, run with its generic plan as the endpoint's
    statement is: the endpoint plans a tile statement once per connection, not per tile), the
    endpoint with the tile's cache row deleted first (cold: render and store), the endpoint again
-   (warm: a cache hit); each tile counts with the median of its runs (the machine is shared).
+   (warm: a cache hit), and cold and warm once more through the WSGI entry point gunicorn calls
+   (portal.wsgi.application: the tile fast path, maps/tiles/wsgi.py, in front of Django's
+   handler; no test client); each tile counts with the median of its runs (the machine is
+   shared).
 2. Throughput: the portal served by gunicorn (3 sync workers, the machine has 2 cores) on a free
    loopback port, hit by `--concurrency` client threads: once with the tile cache emptied (cold:
    every tile rendered once) and once more over the same tiles (warm: all cache hits). Bounded:
@@ -24,9 +27,11 @@ network is densest.
 3. Fixed cost per tile: two tiles with nothing in them (z14 and z12 over the Pacific: every layer
    of the zoom is queried and none has a row there), `--fixed-runs` times each, interleaved: the
    raw SQL prepared, the endpoint's own statement alone (cache.fetch with the login, cache row
-   deleted first: the SQL part), the endpoint cold and warm through the test client, and cold
-   once more through Django's WSGI handler as gunicorn calls it (no test client). The fixed
-   cost is the endpoint cold minus the raw SQL prepared (medians).
+   deleted first: the SQL part), the endpoint cold and warm through the test client, cold
+   through Django's own WSGI handler (without the fast path), and cold and warm through
+   portal.wsgi.application as gunicorn calls it (no test client). The fixed cost is the
+   endpoint cold minus the raw SQL prepared (medians), through the test client and through
+   portal.wsgi.application.
 4. tipg side by side (optional: `--tipg` or TIPG_PYTHON, the python of a virtualenv holding tipg
    and uvicorn; skipped with a note without one): tipg (developmentseed's FastAPI + asyncpg tile
    server) started on the same database, serving the same tables, against our single-layer
@@ -105,7 +110,6 @@ def main() -> None:
     django.setup()
     from django.conf import settings
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
-    from django.core.handlers.wsgi import WSGIHandler
     from django.core.management import call_command
     from django.db import connection
     from django.test import Client, RequestFactory
@@ -115,6 +119,7 @@ def main() -> None:
     from accounts.sessions import SessionLogin, SessionStore
     from maps.tiles import cache, services
     from network.models import Substation
+    from portal.wsgi import application, django_application
 
     call_command("migrate", verbosity=0)
     user, _ = User.objects.get_or_create(username="bench", defaults={"profile": "public"})
@@ -167,15 +172,38 @@ def main() -> None:
             raise SystemExit(f"tile {z}/{x}/{y}: HTTP {response.status_code}")
         return elapsed
 
+    login = SessionStore(client.cookies[settings.SESSION_COOKIE_NAME].value)
+    login.load()
+    login = SessionLogin(login.session_key, login.raw_data, user.pk, login[HASH_SESSION_KEY])
+    cookie = f"{settings.SESSION_COOKIE_NAME}={login.session_key}"
+
+    def wsgi_get(z: int, x: int, y: int, app=application) -> float:
+        """The request as gunicorn hands it over: portal.wsgi.application (the tile fast path
+        in front of Django's handler), or `app`; no test client."""
+        environ = RequestFactory().get(f"/tiles/red/{z}/{x}/{y}.mvt", HTTP_COOKIE=cookie).environ
+        environ["wsgi.input"] = io.BytesIO(b"")
+        started = time.perf_counter()
+        statuses = []
+        response = app(environ, lambda status, headers: statuses.append(status))
+        b"".join(response)
+        response.close()
+        elapsed = time.perf_counter() - started
+        if statuses[0][:3] not in ("200", "204"):
+            raise SystemExit(f"tile {z}/{x}/{y}: HTTP {statuses[0]} (WSGI)")
+        return elapsed
+
     lines: list[str] = []
     timed_get(*(ZOOMS[-1], *tiles[ZOOMS[-1]][0]))  # one warm-up of the request cycle
+    wsgi_get(*(ZOOMS[-1], *tiles[ZOOMS[-1]][0]))
     for z in ZOOMS:
         raw, parallel, prepared, cold, warm, sizes = [], [], [], [], [], []
+        wsgi_cold, wsgi_warm = [], []
         for x, y in tiles[z]:
             size = timed_sql(z, x, y)[1]  # the data in shared buffers for both sides
             sizes.append(size)
             runs: dict[str, list[float]] = {
-                "raw": [], "parallel": [], "prepared": [], "cold": [], "warm": []
+                "raw": [], "parallel": [], "prepared": [], "cold": [], "warm": [],
+                "wsgi_cold": [], "wsgi_warm": [],
             }  # fmt: skip
             for _ in range(args.repeat):
                 runs["raw"].append(timed_sql(z, x, y)[0])
@@ -184,16 +212,22 @@ def main() -> None:
                 forget(z, x, y)
                 runs["cold"].append(timed_get(z, x, y))
                 runs["warm"].append(timed_get(z, x, y))
+                forget(z, x, y)
+                runs["wsgi_cold"].append(wsgi_get(z, x, y))
+                runs["wsgi_warm"].append(wsgi_get(z, x, y))
             raw.append(statistics.median(runs["raw"]))
             parallel.append(statistics.median(runs["parallel"]))
             prepared.append(statistics.median(runs["prepared"]))
             cold.append(statistics.median(runs["cold"]))
             warm.append(statistics.median(runs["warm"]))
-        raw50, prepared50, cold50, warm50 = (
-            statistics.median(v) * 1000 for v in (raw, prepared, cold, warm)
+            wsgi_cold.append(statistics.median(runs["wsgi_cold"]))
+            wsgi_warm.append(statistics.median(runs["wsgi_warm"]))
+        raw50, prepared50, cold50, warm50, wsgi_cold50, wsgi_warm50 = (
+            statistics.median(v) * 1000 for v in (raw, prepared, cold, warm, wsgi_cold, wsgi_warm)
         )
         overhead = [(c - r) * 1000 for c, r in zip(cold, raw, strict=True)]
         over_prepared = [(c - r) * 1000 for c, r in zip(cold, prepared, strict=True)]
+        wsgi_over_prepared = [(c - r) * 1000 for c, r in zip(wsgi_cold, prepared, strict=True)]
         heavy = [(c / r) for c, r in zip(cold, raw, strict=True) if r >= 0.010]
         lines += [
             f"- z{z} ({len(raw)} tiles, {statistics.median(sizes) / 1024:.1f} kB median, "
@@ -209,6 +243,12 @@ def main() -> None:
             f"endpoint/raw prepared p50 ratio {cold50 / prepared50:.2f})",
             f"- z{z} endpoint warm (cache hit) p50: {warm50:.1f} ms, "
             f"p95: {percentile(warm, 0.95) * 1000:.1f} ms",
+            f"- z{z} through portal.wsgi.application (as gunicorn calls it; tile fast path): "
+            f"cold p50 {wsgi_cold50:.2f} ms, p95 {percentile(wsgi_cold, 0.95) * 1000:.2f} ms "
+            f"(cold/raw prepared p50 ratio {wsgi_cold50 / prepared50:.2f}; per tile minus raw "
+            f"prepared p50 {statistics.median(wsgi_over_prepared):.2f} ms); warm p50 "
+            f"{wsgi_warm50:.2f} ms (test client, same tiles: cold/raw prepared ratio "
+            f"{cold50 / prepared50:.2f})",
             f"- z{z} endpoint cold minus raw, per tile, p50: {statistics.median(overhead):.1f} ms"
             f" (minus raw prepared: {statistics.median(over_prepared):.2f} ms)"
             + (
@@ -219,28 +259,12 @@ def main() -> None:
             ),
         ]
 
-    login = SessionStore(client.cookies[settings.SESSION_COOKIE_NAME].value)
-    login.load()
-    login = SessionLogin(login.session_key, login.raw_data, user.pk, login[HASH_SESSION_KEY])
-    handler = WSGIHandler()
-    cookie = f"{settings.SESSION_COOKIE_NAME}={login.session_key}"
-
-    def wsgi_get(z: int, x: int, y: int) -> float:
-        """The request as gunicorn hands it to Django: the WSGI handler, no test client."""
-        environ = RequestFactory().get(f"/tiles/red/{z}/{x}/{y}.mvt", HTTP_COOKIE=cookie).environ
-        environ["wsgi.input"] = io.BytesIO(b"")
-        started = time.perf_counter()
-        response = handler(environ, lambda status, headers: None)
-        b"".join(response)
-        response.close()
-        elapsed = time.perf_counter() - started
-        if response.status_code not in (200, 204):
-            raise SystemExit(f"tile {z}/{x}/{y}: HTTP {response.status_code} (WSGI)")
-        return elapsed
-
     for z, x, y in EMPTY:
         sql, params = services.tile_sql("red", z, x, y)
-        runs = {"raw": [], "statement": [], "cold": [], "warm": [], "wsgi": []}
+        runs = {
+            "raw": [], "statement": [], "cold": [], "warm": [], "django": [], "wsgi": [],
+            "wsgi_warm": [],
+        }  # fmt: skip
         for _ in range(args.fixed_runs):
             started = time.perf_counter()
             prepared_cursor.execute(sql, params, prepare=True)
@@ -255,19 +279,27 @@ def main() -> None:
             runs["cold"].append(timed_get(z, x, y))
             runs["warm"].append(timed_get(z, x, y))
             forget(z, x, y)
+            runs["django"].append(wsgi_get(z, x, y, django_application))
+            forget(z, x, y)
             runs["wsgi"].append(wsgi_get(z, x, y))
-        raw50, statement50, cold50, warm50, wsgi50 = (
-            statistics.median(runs[k]) * 1000 for k in ("raw", "statement", "cold", "warm", "wsgi")
+            runs["wsgi_warm"].append(wsgi_get(z, x, y))
+        raw50, statement50, cold50, warm50, django50, wsgi50, wsgi_warm50 = (
+            statistics.median(runs[k]) * 1000
+            for k in ("raw", "statement", "cold", "warm", "django", "wsgi", "wsgi_warm")
         )
-        lines.append(
+        lines += [
             f"- fixed cost per tile, z{z} empty tile ({args.fixed_runs} runs): "
             f"{cold50 - raw50:.2f} ms (endpoint cold p50 {cold50:.2f} ms minus raw SQL prepared "
             f"p50 {raw50:.2f} ms; of which the endpoint's statement over the raw SQL "
             f"{statement50 - raw50:.2f} ms, Python (test client, middleware, view) "
-            f"{cold50 - statement50:.2f} ms; warm p50 {warm50:.2f} ms; through the WSGI "
-            f"handler, without the test client: cold p50 {wsgi50:.2f} ms, fixed cost "
-            f"{wsgi50 - raw50:.2f} ms)"
-        )
+            f"{cold50 - statement50:.2f} ms; warm p50 {warm50:.2f} ms; through Django's WSGI "
+            f"handler, without the test client or the fast path: cold p50 {django50:.2f} ms, "
+            f"fixed cost {django50 - raw50:.2f} ms)",
+            f"- fixed cost per tile, z{z} empty tile, through portal.wsgi.application (as "
+            f"gunicorn calls it; tile fast path): {wsgi50 - raw50:.2f} ms (cold p50 "
+            f"{wsgi50:.2f} ms minus raw SQL prepared p50 {raw50:.2f} ms; of which Python "
+            f"{wsgi50 - statement50:.2f} ms; warm p50 {wsgi_warm50:.2f} ms)",
+        ]
 
     if not args.no_server:
         lines += throughput(args, tiles, user, SessionStore, cache, services, forget,

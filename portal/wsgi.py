@@ -3,4 +3,9 @@ import os
 from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
-application = get_wsgi_application()
+django_application = get_wsgi_application()
+
+# Plain vector tile requests answered in front of Django's handler (maps/tiles/wsgi.py).
+from maps.tiles.wsgi import TileFastPath  # noqa: E402 (needs the apps loaded above)
+
+application = TileFastPath(django_application)

@@ -23,51 +23,36 @@ response:
 
 A path under the prefix that is not a tile address goes down the usual chain too (its 404 page
 is the site's).
+
+In production a plain tile request does not get here: maps.tiles.wsgi answers it in front of
+Django's handler, with the same headers (maps.tiles.responses). What reaches this middleware is
+the rest: the first tile of a session in a process, a changed session, a failed login, a bad
+address, and every request made through Django's test client.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from csp.utils import build_policy
 from django.conf import settings
 from django.contrib.sessions.middleware import SessionMiddleware
 from django.http import HttpRequest, HttpResponse
-from django.urls import Resolver404, get_resolver, reverse
+from django.urls import Resolver404, get_resolver
 
 from core.middleware import unstorable
+from maps.tiles.responses import policy_headers, tile_prefix
 
 URLCONF = "maps.tiles.urls"
-
-
-def policy_headers() -> dict[str, str]:
-    """The headers the skipped middleware gives every response of ours that sets none."""
-    headers = {
-        "Content-Security-Policy": build_policy(),
-        "Content-Security-Policy-Report-Only": build_policy(report_only=True),
-        "Permissions-Policy": getattr(settings, "PERMISSIONS_POLICY", ""),
-        "X-Frame-Options": getattr(settings, "X_FRAME_OPTIONS", "DENY").upper(),
-    }
-    return {name: value for name, value in headers.items() if value}
 
 
 class TileShortcut:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
         self.sessions = SessionMiddleware(get_response)
-        self.prefix: str | None = None
-        self.headers: dict[str, str] | None = None
-
-    def _prefix(self) -> str:
-        # Where portal.urls mounts the tiles, read once the URLconf is loaded.
-        if self.prefix is None:
-            path = reverse("tiles:tile", kwargs={"layer": "L", "z": 0, "x": 0, "y": 0})
-            self.prefix = path[: path.index("/L/") + 1]
-        return self.prefix
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         path = request.path_info
-        prefix = self._prefix()
+        prefix = tile_prefix()
         if not path.startswith(prefix) or unstorable(path):
             return self.get_response(request)
         try:
@@ -80,9 +65,7 @@ class TileShortcut:
         self.sessions.process_request(request)
         response = match.func(request, *match.args, **match.kwargs)
         response = self.sessions.process_response(request, response)
-        if self.headers is None:
-            self.headers = policy_headers()
-        for name, value in self.headers.items():
+        for name, value in policy_headers():
             if name not in response:
                 response[name] = value
         if not response.streaming and "Content-Length" not in response:

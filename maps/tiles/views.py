@@ -6,8 +6,10 @@ login page would be read as a broken tile). The view does not touch `request.use
 tile's own statement checks the session row and reads the user's row, and the view applies
 get_user's checks to it (accounts.sessions), so a cached tile is one statement. Nor does the
 request go through the session, auth and message middleware: maps.tiles.middleware answers it
-first. Tiles are not written to the access log: one map view fetches dozens of them; the map
-page and its searches are logged instead.
+first; and under a server (portal.wsgi) a plain tile request does not reach Django at all:
+maps.tiles.wsgi answers it with the same statement and the same headers
+(maps.tiles.responses). Tiles are not written to the access log: one map view fetches dozens
+of them; the map page and its searches are logged instead.
 
 An unknown layer is 404; a zoom, column or row outside the tile pyramid is 400. A tile with
 nothing in it is 204 (no body). Every tile carries a strong ETag (MD5 of its bytes) and
@@ -19,28 +21,18 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
-from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_safe
 
 from accounts.sessions import load_login, login_is_valid, recent_login
 from maps.tiles import cache, services
+from maps.tiles.responses import tile_answer
 from network.layers import layer_code
-
-CONTENT_TYPE = "application/vnd.mapbox-vector-tile"
-CACHE_CONTROL = "private, max-age=300"
 
 
 def _unauthorized() -> HttpResponse:
     return HttpResponse(
         "Debe ingresar para consultar la red.", status=401, content_type="text/plain"
     )
-
-
-def _matches(header: str, etag: str) -> bool:
-    if header.strip() == "*":
-        return True
-    candidates = (t.strip().removeprefix("W/") for t in header.split(","))
-    return etag in candidates
 
 
 @require_safe
@@ -69,15 +61,11 @@ def tile(request: HttpRequest, layer: str, z: int, x: int, y: int) -> HttpRespon
         fetched = cache.fetch(layer, z, x, y, login=login)
     if fetched is None or not login_is_valid(request, login, fetched.password, fetched.is_active):
         return _unauthorized()
-    data = fetched.data
-    quoted = f'"{fetched.etag}"'
-    if _matches(request.headers.get("If-None-Match", ""), quoted):
-        response = HttpResponse(status=304)
-    else:
-        response = HttpResponse(data, status=200 if data else 204, content_type=CONTENT_TYPE)
-        if not data:
-            del response["Content-Type"]
-    response["ETag"] = quoted
-    response["Cache-Control"] = CACHE_CONTROL
-    patch_vary_headers(response, ["Cookie"])
+    status, body, headers = tile_answer(
+        fetched.etag, fetched.data, request.headers.get("If-None-Match", "")
+    )
+    response = HttpResponse(body, status=status)
+    del response["Content-Type"]
+    for name, value in headers:
+        response[name] = value
     return response
