@@ -107,12 +107,18 @@ def _fit(layers: Sequence[MapLayer], x: float, y: float, w: float, h: float) -> 
 # Print resolution: the map is 900 px across about 18 cm of paper, so 0.5 px is 0.1 mm;
 # finer vertices cannot be seen, only laid out. The context (other feeders, dashed and grey
 # around the asset; layers that do not frame the map) is the densest layer at national scale,
-# thousands of branches: it is drawn to 3 px (0.6 mm), without pieces shorter than one dash.
+# thousands of branches, and WeasyPrint's cost is per vertex: it is drawn to 4 px (0.8 mm),
+# in whole pixels, without merged pieces shorter than one dash nor chains of pieces (see
+# _chained) shorter than a dash and a half.
 TOLERANCE_PX = 0.5
-CONTEXT_TOLERANCE_PX = 3.0
+CONTEXT_TOLERANCE_PX = 4.0
 CONTEXT_MIN_PX = 6.0
-# Lines are clipped this far outside the frame so that their strokes still reach its edge.
+CONTEXT_CHAIN_MIN_PX = 15.0
+# Lines are clipped this far outside the frame so that their strokes still reach its edge;
+# the context's simplified lines need no more than its tolerance and a stroke (whatever lies
+# further out is drawn only to be clipped).
 CLIP_PAD_PX = 20
+CONTEXT_CLIP_PAD_PX = 8
 
 
 def _sql_lines(layer: MapLayer, frame: _Frame, box: list[float]) -> str:
@@ -123,8 +129,8 @@ def _sql_lines(layer: MapLayer, frame: _Frame, box: list[float]) -> str:
     tolerance, shortest = (
         (TOLERANCE_PX, 0.0) if layer.fit else (CONTEXT_TOLERANCE_PX, CONTEXT_MIN_PX)
     )
-    # Context is drawn to whole pixels (0.2 mm, finer than its 3 px simplification): shorter
-    # path data and PDF operators than tenths.
+    # Context in whole pixels (0.2 mm, finer than its simplification): shorter path data and
+    # PDF operators than tenths.
     digits = 1 if layer.fit else 0
     with connection.cursor() as cur:
         cur.execute(
@@ -168,12 +174,13 @@ def _subpaths(d: str) -> list[str]:
     return ["M" + sub for sub in d.split("M") if sub.strip()]
 
 
-def _chained(d: str) -> list[str]:
+def _chained(d: str, shortest: float = 0.0) -> list[str]:
     """The lines of path data `d` (ST_AsSVG, "M x y L x y x y ...") chained through the
     points where they meet, as subpaths: ST_LineMerge stops at every junction, so a feeder's
     outline is thousands of two-point pieces, and WeasyPrint's cost is per vertex (each
     subpath repeats its first point). Walking on through junctions, leaves first, makes a
-    tree about half as many subpaths; the drawing is the same lines."""
+    tree about half as many subpaths; the drawing is the same lines. Chains shorter than
+    `shortest` px (specks: a branch's tip cut off by the frame) are left out."""
     lines: list[list[str]] = []
     for sub in d.split("M"):
         numbers = sub.replace("L", " ").split()
@@ -207,8 +214,24 @@ def _chained(d: str) -> list[str]:
         for i in ends[point]:
             if not used[i]:
                 chain = walk(i, point)
+                if shortest and not _reaches(chain, shortest):
+                    continue
                 out.append("M" + chain[0] + "L" + " ".join(chain[1:]))
     return out
+
+
+def _reaches(chain: list[str], length: float) -> bool:
+    """Whether a chain of "x y" points is at least `length` px long (measured only as far
+    as needed: most chains are long)."""
+    total = 0.0
+    x0, y0 = map(float, chain[0].split())
+    for point in chain[1:]:
+        x1, y1 = map(float, point.split())
+        total += math.hypot(x1 - x0, y1 - y0)
+        if total >= length:
+            return True
+        x0, y0 = x1, y1
+    return False
 
 
 def _path_data(geom: GEOSGeometry, frame: _Frame) -> str:
@@ -290,6 +313,7 @@ def render_static_svg(
     parts.append(f'<g clip-path="url(#clip-{uid})">')
     shown: set[int] = set()
     box = frame.bbox(map_x, map_y, map_w, map_h, CLIP_PAD_PX)
+    context_box = frame.bbox(map_x, map_y, map_w, map_h, CONTEXT_CLIP_PAD_PX)
     for index, layer in enumerate(ordered):
         parts.append(f'<g class="layer" data-layer="{escape(layer.name)}">')
         if layer.kind == "point":
@@ -308,7 +332,7 @@ def render_static_svg(
             parts.append(symbols(layer, points))
         else:
             if layer.source:
-                d = _sql_lines(layer, frame, box)
+                d = _sql_lines(layer, frame, box if layer.fit else context_box)
                 inside = bool(d)
             else:
                 d = "".join(_path_data(f.geometry, frame) for f in layer.features)
@@ -316,7 +340,7 @@ def render_static_svg(
                     _inside(f.geometry, frame, map_x, map_y, map_w, map_h) for f in layer.features
                 )
             if d:
-                subpaths = _subpaths(d) if layer.fit else _chained(d)
+                subpaths = _subpaths(d) if layer.fit else _chained(d, CONTEXT_CHAIN_MIN_PX)
                 parts.append(paths(subpaths, line_attrs(layer)))
             if inside:
                 shown.add(index)
