@@ -124,24 +124,32 @@ CONTEXT_CLIP_PAD_PX = 8
 def _sql_lines(layer: MapLayer, frame: _Frame, box: list[float]) -> str:
     """The layer's lines as SVG path data, clipped to the frame, merged where they meet (a
     feeder's spans become a few lines instead of one two-point line each), in pixels,
-    simplified to print resolution, in one statement."""
+    simplified to print resolution, in one statement.
+
+    The context's rows are whole feeder outlines, already merged lines: each is clipped,
+    taken to pixels and simplified on its own before they are merged, which is the same
+    drawing at about half the cost of simplifying the merge of them all (a feeder's spans
+    are two-point lines, only worth simplifying once merged)."""
     sql, params = layer.source
-    tolerance, shortest = (
-        (TOLERANCE_PX, 0.0) if layer.fit else (CONTEXT_TOLERANCE_PX, CONTEXT_MIN_PX)
-    )
-    # Context in whole pixels (0.2 mm, finer than its simplification): shorter path data and
-    # PDF operators than tenths.
-    digits = 1 if layer.fit else 0
+    envelope = "ST_MakeEnvelope(%s, %s, %s, %s, 4326)"
+    affine = "%s, 0, 0, %s, %s, %s"
+    if layer.fit:
+        tolerance, shortest, digits = TOLERANCE_PX, 0.0, 1
+        line = f"""ST_Simplify(ST_Affine(ST_LineMerge(ST_CollectionExtract(
+                       ST_ClipByBox2D(ST_Collect(geom), {envelope}), 2)), {affine}), %s)"""
+    else:
+        # Whole pixels (0.2 mm, finer than the context's simplification): shorter path data
+        # and PDF operators than tenths.
+        tolerance, shortest, digits = CONTEXT_TOLERANCE_PX, CONTEXT_MIN_PX, 0
+        line = f"""ST_LineMerge(ST_CollectionExtract(ST_Collect(ST_Simplify(ST_Affine(
+                       ST_ClipByBox2D(geom, {envelope}), {affine}), %s)), 2))"""
     with connection.cursor() as cur:
         cur.execute(
             f"""
             SELECT ST_AsSVG(ST_Collect(line), 0, {digits})
-              FROM (SELECT (ST_Dump(ST_Simplify(ST_Affine(ST_LineMerge(ST_CollectionExtract(
-                               ST_ClipByBox2D(ST_Collect(geom),
-                                              ST_MakeEnvelope(%s, %s, %s, %s, 4326)), 2)),
-                               %s, 0, 0, %s, %s, %s), %s))).geom AS line
+              FROM (SELECT (ST_Dump({line})).geom AS line
                       FROM ({sql}) g
-                     WHERE geom && ST_MakeEnvelope(%s, %s, %s, %s, 4326)) parts
+                     WHERE geom && {envelope}) parts
              WHERE ST_Length(line) >= %s
             """,
             [*box, *frame.affine(), tolerance, *params, *box, shortest],
