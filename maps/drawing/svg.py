@@ -189,31 +189,29 @@ def _chained(d: str, shortest: float = 0.0) -> list[str]:
     subpath repeats its first point). Walking on through junctions, leaves first, makes a
     tree about half as many subpaths; the drawing is the same lines. Chains shorter than
     `shortest` px (specks: a branch's tip cut off by the frame) are left out."""
-    lines: list[list[str]] = []
-    for sub in d.split("M"):
-        numbers = sub.replace("L", " ").split()
-        if len(numbers) >= 4:
-            lines.append([f"{x} {y}" for x, y in zip(numbers[::2], numbers[1::2], strict=False)])
-    ends: dict[str, list[int]] = {}
-    for i, line in enumerate(lines):
-        ends.setdefault(line[0], []).append(i)
-        ends.setdefault(line[-1], []).append(i)
+    lines = [n for n in (sub.replace("L", " ").split() for sub in d.split("M")) if len(n) >= 4]
+    ends: dict[tuple[str, str], list[int]] = {}
+    for i, n in enumerate(lines):
+        ends.setdefault((n[0], n[1]), []).append(i)
+        ends.setdefault((n[-2], n[-1]), []).append(i)
     used = [False] * len(lines)
 
-    def walk(i: int, start: str) -> list[str]:
-        chain: list[str] = []
-        at = start
+    def walk(i: int, at: tuple[str, str]) -> list[str]:
+        chain = [*at]  # numbers: x y x y ...
         while True:
             used[i] = True
-            line = lines[i]
-            if line[0] != at:
-                line = line[::-1]
-            chain.extend(line if not chain else line[1:])
-            at = line[-1]
-            nxt = next((j for j in ends[at] if not used[j]), None)
-            if nxt is None:
+            n = lines[i]
+            if (n[0], n[1]) == at:
+                chain += n[2:]
+            else:  # walked backwards: the pairs in reverse order
+                for k in range(len(n) - 4, -1, -2):
+                    chain += n[k : k + 2]
+            at = (chain[-2], chain[-1])
+            for i in ends[at]:
+                if not used[i]:
+                    break
+            else:
                 return chain
-            i = nxt
 
     # Start at odd nodes (leaves, three-way junctions): trails that end there cover the rest.
     starts = [p for p, ids in ends.items() if len(ids) % 2] + list(ends)
@@ -224,17 +222,17 @@ def _chained(d: str, shortest: float = 0.0) -> list[str]:
                 chain = walk(i, point)
                 if shortest and not _reaches(chain, shortest):
                     continue
-                out.append("M" + chain[0] + "L" + " ".join(chain[1:]))
+                out.append(f"M{chain[0]} {chain[1]}L{' '.join(chain[2:])}")
     return out
 
 
 def _reaches(chain: list[str], length: float) -> bool:
-    """Whether a chain of "x y" points is at least `length` px long (measured only as far
-    as needed: most chains are long)."""
+    """Whether a chain (numbers x y x y ...) is at least `length` px long (measured only as
+    far as needed: most chains are long)."""
     total = 0.0
-    x0, y0 = map(float, chain[0].split())
-    for point in chain[1:]:
-        x1, y1 = map(float, point.split())
+    x0, y0 = float(chain[0]), float(chain[1])
+    for k in range(2, len(chain), 2):
+        x1, y1 = float(chain[k]), float(chain[k + 1])
         total += math.hypot(x1 - x0, y1 - y0)
         if total >= length:
             return True
