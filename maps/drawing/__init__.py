@@ -13,7 +13,7 @@ from maps.drawing.svg import render_static_svg
 def map_context(layers_for: str, asset, pdf_mode: bool, title: str = "") -> dict:
     """The page's map: Leaflet on screen, the static SVG in a PDF. `layers_for` names one of
     the `*_layers` functions of maps.drawing.layers."""
-    layers = getattr(drawing_layers, layers_for)(asset)
+    layers = getattr(drawing_layers, layers_for)(asset, for_print=pdf_mode)
     if pdf_mode:
         return {"map_static": render_static_svg(layers, title=title)}
     return {"map_html": render_interactive(layers)}

@@ -13,6 +13,7 @@ from django.contrib.gis.db.models.functions import AsGeoJSON
 from django.contrib.gis.geos import GEOSGeometry, Point, Polygon
 from django.contrib.gis.measure import D
 from django.db import connection
+from django.db.models import TextField, Value
 from django.db.models.functions import Cast
 from django.urls import NoReverseMatch, reverse
 
@@ -29,12 +30,14 @@ from network.models import Equipment, Feeder, Pole, Span, Substation, Transforme
 SURROUNDINGS_M = 400
 
 
-def substation_layers(substation: Substation) -> list[MapLayer]:
+def substation_layers(substation: Substation, *, for_print: bool = False) -> list[MapLayer]:
     """The substation and one generalised line per feeder (not its thousands of spans).
 
     Transformers are left to the feeder maps: at this scale they would be a cloud of dots.
+    `for_print`: for the static map, which draws lines and poles from their `source` in SQL,
+    so their features carry no GeoJSON (see _geojson).
     """
-    lines = _generalised_feeders("f.substation_id = %s", [substation.pk])
+    lines = _generalised_feeders("f.substation_id = %s", [substation.pk], for_print)
     layers = [
         MapLayer(
             name=f"Alimentador {code} {name}",
@@ -52,7 +55,7 @@ def substation_layers(substation: Substation) -> list[MapLayer]:
     return layers
 
 
-def feeder_layers(feeder: Feeder) -> list[MapLayer]:
+def feeder_layers(feeder: Feeder, *, for_print: bool = False) -> list[MapLayer]:
     """All the feeder's spans, poles, transformers and equipment, its substation (and purchase
     node, for a sub-feeder), and the other feeders that cross its extent (generalised, as
     context)."""
@@ -63,11 +66,12 @@ def feeder_layers(feeder: Feeder) -> list[MapLayer]:
     others = _generalised_feeders(
         "f.id <> %s AND f.outline && (SELECT outline FROM network_feeder WHERE id = %s)",
         [feeder.pk, feeder.pk],
+        for_print,
     )
     layers = [_others_layer(others)] if others else []
     layers += [
-        _span_layer(spans),
-        _pole_layer(poles),
+        _span_layer(spans, for_print),
+        _pole_layer(poles, for_print),
         *_equipment_layers(equipment),
         _transformer_layer(transformers),
     ]
@@ -90,7 +94,7 @@ def feeder_layers(feeder: Feeder) -> list[MapLayer]:
 
 
 def transformer_layers(
-    transformer: Transformer, radius_m: float = SURROUNDINGS_M
+    transformer: Transformer, radius_m: float = SURROUNDINGS_M, *, for_print: bool = False
 ) -> list[MapLayer]:
     """The transformer and everything within `radius_m` metres; its feeder's line and its
     substation as context (drawn, but the map is framed on the surroundings)."""
@@ -106,7 +110,7 @@ def transformer_layers(
         )
 
     feeder = Feeder.objects.select_related("substation").get(pk=transformer.feeder_id)
-    line = _generalised_feeders("f.id = %s", [feeder.pk])
+    line = _generalised_feeders("f.id = %s", [feeder.pk], for_print)
     layers = [
         MapLayer(
             name=f"Alimentador {feeder.code} (trazado general)",
@@ -129,8 +133,8 @@ def transformer_layers(
             dash="4 4",
             features=[MapFeature(_circle(centre, radius_m))],
         ),
-        _span_layer(near(Span, "geom", line=True)),
-        _pole_layer(near(Pole, "location")),
+        _span_layer(near(Span, "geom", line=True), for_print),
+        _pole_layer(near(Pole, "location"), for_print),
         *_equipment_layers(near(Equipment, "location")),
         _transformer_layer(near(Transformer, "location").exclude(pk=transformer.pk)),
         MapLayer(
@@ -153,7 +157,7 @@ def transformer_layers(
     return [layer for layer in layers if layer.features]
 
 
-def _span_layer(spans) -> MapLayer:
+def _span_layer(spans, for_print: bool = False) -> MapLayer:
     return MapLayer(
         name=registry.SPANS.legend,
         kind=registry.SPANS.kind,
@@ -163,13 +167,13 @@ def _span_layer(spans) -> MapLayer:
         features=[
             MapFeature(label=f"Vano {code} · {_num(length)} m", geojson=geojson)
             for code, length, geojson in spans.annotate(
-                geojson=AsGeoJSON("geom", precision=PRECISION)
+                geojson=_geojson("geom", for_print)
             ).values_list("code", "length_m", "geojson")
         ],
     )
 
 
-def _pole_layer(poles) -> MapLayer:
+def _pole_layer(poles, for_print: bool = False) -> MapLayer:
     return MapLayer(
         name=registry.POLES.legend,
         kind=registry.POLES.kind,
@@ -180,7 +184,7 @@ def _pole_layer(poles) -> MapLayer:
         features=[
             MapFeature(label=f"Poste {plate}", geojson=geojson)
             for plate, geojson in poles.annotate(
-                geojson=AsGeoJSON("location", precision=PRECISION)
+                geojson=_geojson("location", for_print)
             ).values_list("plate", "geojson")
         ],
     )
@@ -273,11 +277,15 @@ def _others_layer(others: list[tuple[int, str, str, str]]) -> MapLayer:
     )
 
 
-def _generalised_feeders(where: str, params: list) -> list[tuple[int, str, str, str]]:
+def _generalised_feeders(
+    where: str, params: list, for_print: bool = False
+) -> list[tuple[int, str, str, str | None]]:
     """(pk, code, name, GeoJSON line) per feeder, from its stored outline (spans merged and
-    simplified, network.services.outline)."""
+    simplified, network.services.outline); no GeoJSON `for_print` (a feeder's crossing
+    feeders are a megabyte of it, which the static map, drawn from `source`, never reads)."""
+    geojson = "NULL" if for_print else f"ST_AsGeoJSON(f.outline, {PRECISION})"
     sql = f"""
-        SELECT f.id, f.code, f.name, ST_AsGeoJSON(f.outline, {PRECISION})
+        SELECT f.id, f.code, f.name, {geojson}
           FROM network_feeder f
          WHERE f.outline IS NOT NULL AND {where}
          ORDER BY f.code
@@ -285,6 +293,14 @@ def _generalised_feeders(where: str, params: list) -> list[tuple[int, str, str, 
     with connection.cursor() as cur:
         cur.execute(sql, params)
         return cur.fetchall()
+
+
+def _geojson(field_name: str, for_print: bool):
+    """The GeoJSON of a layer's features for the interactive map; none for the static map,
+    which draws the layer from its `source` in SQL."""
+    if for_print:
+        return Value(None, output_field=TextField())
+    return AsGeoJSON(field_name, precision=PRECISION)
 
 
 def _outline_source(pks: list[int]) -> tuple[str, list]:

@@ -107,32 +107,49 @@ def _fit(layers: Sequence[MapLayer], x: float, y: float, w: float, h: float) -> 
 # Print resolution: the map is 900 px across about 18 cm of paper, so 0.5 px is 0.1 mm;
 # finer vertices cannot be seen, only laid out. The context (other feeders, dashed and grey
 # around the asset; layers that do not frame the map) is the densest layer at national scale,
-# thousands of branches: it is drawn to 3 px (0.6 mm), without pieces shorter than one dash.
+# thousands of branches, and WeasyPrint's cost is per vertex: it is drawn to 4 px (0.8 mm),
+# in whole pixels, without merged pieces shorter than one dash nor chains of pieces (see
+# _chained) shorter than a dash and a half.
 TOLERANCE_PX = 0.5
-CONTEXT_TOLERANCE_PX = 3.0
+CONTEXT_TOLERANCE_PX = 4.0
 CONTEXT_MIN_PX = 6.0
-# Lines are clipped this far outside the frame so that their strokes still reach its edge.
+CONTEXT_CHAIN_MIN_PX = 15.0
+# Lines are clipped this far outside the frame so that their strokes still reach its edge;
+# the context's simplified lines need no more than its tolerance and a stroke (whatever lies
+# further out is drawn only to be clipped).
 CLIP_PAD_PX = 20
+CONTEXT_CLIP_PAD_PX = 8
 
 
 def _sql_lines(layer: MapLayer, frame: _Frame, box: list[float]) -> str:
     """The layer's lines as SVG path data, clipped to the frame, merged where they meet (a
     feeder's spans become a few lines instead of one two-point line each), in pixels,
-    simplified to print resolution, in one statement."""
+    simplified to print resolution, in one statement.
+
+    The context's rows are whole feeder outlines, already merged lines: each is clipped,
+    taken to pixels and simplified on its own before they are merged, which is the same
+    drawing at about half the cost of simplifying the merge of them all (a feeder's spans
+    are two-point lines, only worth simplifying once merged)."""
     sql, params = layer.source
-    tolerance, shortest = (
-        (TOLERANCE_PX, 0.0) if layer.fit else (CONTEXT_TOLERANCE_PX, CONTEXT_MIN_PX)
-    )
+    envelope = "ST_MakeEnvelope(%s, %s, %s, %s, 4326)"
+    affine = "%s, 0, 0, %s, %s, %s"
+    if layer.fit:
+        tolerance, shortest, digits = TOLERANCE_PX, 0.0, 1
+        line = f"""ST_Simplify(ST_Affine(ST_LineMerge(ST_CollectionExtract(
+                       ST_ClipByBox2D(ST_Collect(geom), {envelope}), 2)), {affine}), %s)"""
+    else:
+        # Whole pixels (0.2 mm, finer than the context's simplification): shorter path data
+        # and PDF operators than tenths.
+        tolerance, shortest, digits = CONTEXT_TOLERANCE_PX, CONTEXT_MIN_PX, 0
+        line = f"""ST_LineMerge(ST_CollectionExtract(ST_Collect(ST_Simplify(ST_Affine(
+                       ST_ClipByBox2D(geom, {envelope}), {affine}), %s)), 2))"""
     with connection.cursor() as cur:
         cur.execute(
             f"""
-            SELECT ST_AsSVG(ST_Collect(line), 0, 1)
-              FROM (SELECT (ST_Dump(ST_Simplify(ST_Affine(ST_LineMerge(ST_CollectionExtract(
-                               ST_ClipByBox2D(ST_Collect(geom),
-                                              ST_MakeEnvelope(%s, %s, %s, %s, 4326)), 2)),
-                               %s, 0, 0, %s, %s, %s), %s))).geom AS line
+            SELECT ST_AsSVG(ST_Collect(line), 0, {digits})
+              FROM (SELECT (ST_Dump({line})).geom AS line
                       FROM ({sql}) g
-                     WHERE geom && ST_MakeEnvelope(%s, %s, %s, %s, 4326)) parts
+                     WHERE geom && {envelope}) parts
              WHERE ST_Length(line) >= %s
             """,
             [*box, *frame.affine(), tolerance, *params, *box, shortest],
@@ -163,6 +180,64 @@ def _sql_points(layer: MapLayer, frame: _Frame, box: list[float]) -> list[tuple[
 def _subpaths(d: str) -> list[str]:
     """Path data cut before each M (ST_AsSVG writes "M x y L x y x y ...", ours "Mx yL...")."""
     return ["M" + sub for sub in d.split("M") if sub.strip()]
+
+
+def _chained(d: str, shortest: float = 0.0) -> list[str]:
+    """The lines of path data `d` (ST_AsSVG, "M x y L x y x y ...") chained through the
+    points where they meet, as subpaths: ST_LineMerge stops at every junction, so a feeder's
+    outline is thousands of two-point pieces, and WeasyPrint's cost is per vertex (each
+    subpath repeats its first point). Walking on through junctions, leaves first, makes a
+    tree about half as many subpaths; the drawing is the same lines. Chains shorter than
+    `shortest` px (specks: a branch's tip cut off by the frame) are left out."""
+    lines = [n for n in (sub.replace("L", " ").split() for sub in d.split("M")) if len(n) >= 4]
+    ends: dict[tuple[str, str], list[int]] = {}
+    for i, n in enumerate(lines):
+        ends.setdefault((n[0], n[1]), []).append(i)
+        ends.setdefault((n[-2], n[-1]), []).append(i)
+    used = [False] * len(lines)
+
+    def walk(i: int, at: tuple[str, str]) -> list[str]:
+        chain = [*at]  # numbers: x y x y ...
+        while True:
+            used[i] = True
+            n = lines[i]
+            if (n[0], n[1]) == at:
+                chain += n[2:]
+            else:  # walked backwards: the pairs in reverse order
+                for k in range(len(n) - 4, -1, -2):
+                    chain += n[k : k + 2]
+            at = (chain[-2], chain[-1])
+            for i in ends[at]:
+                if not used[i]:
+                    break
+            else:
+                return chain
+
+    # Start at odd nodes (leaves, three-way junctions): trails that end there cover the rest.
+    starts = [p for p, ids in ends.items() if len(ids) % 2] + list(ends)
+    out: list[str] = []
+    for point in starts:
+        for i in ends[point]:
+            if not used[i]:
+                chain = walk(i, point)
+                if shortest and not _reaches(chain, shortest):
+                    continue
+                out.append(f"M{chain[0]} {chain[1]}L{' '.join(chain[2:])}")
+    return out
+
+
+def _reaches(chain: list[str], length: float) -> bool:
+    """Whether a chain (numbers x y x y ...) is at least `length` px long (measured only as
+    far as needed: most chains are long)."""
+    total = 0.0
+    x0, y0 = float(chain[0]), float(chain[1])
+    for k in range(2, len(chain), 2):
+        x1, y1 = float(chain[k]), float(chain[k + 1])
+        total += math.hypot(x1 - x0, y1 - y0)
+        if total >= length:
+            return True
+        x0, y0 = x1, y1
+    return False
 
 
 def _path_data(geom: GEOSGeometry, frame: _Frame) -> str:
@@ -244,6 +319,7 @@ def render_static_svg(
     parts.append(f'<g clip-path="url(#clip-{uid})">')
     shown: set[int] = set()
     box = frame.bbox(map_x, map_y, map_w, map_h, CLIP_PAD_PX)
+    context_box = frame.bbox(map_x, map_y, map_w, map_h, CONTEXT_CLIP_PAD_PX)
     for index, layer in enumerate(ordered):
         parts.append(f'<g class="layer" data-layer="{escape(layer.name)}">')
         if layer.kind == "point":
@@ -262,7 +338,7 @@ def render_static_svg(
             parts.append(symbols(layer, points))
         else:
             if layer.source:
-                d = _sql_lines(layer, frame, box)
+                d = _sql_lines(layer, frame, box if layer.fit else context_box)
                 inside = bool(d)
             else:
                 d = "".join(_path_data(f.geometry, frame) for f in layer.features)
@@ -270,7 +346,8 @@ def render_static_svg(
                     _inside(f.geometry, frame, map_x, map_y, map_w, map_h) for f in layer.features
                 )
             if d:
-                parts.append(paths(_subpaths(d), line_attrs(layer)))
+                subpaths = _subpaths(d) if layer.fit else _chained(d, CONTEXT_CHAIN_MIN_PX)
+                parts.append(paths(subpaths, line_attrs(layer)))
             if inside:
                 shown.add(index)
         parts.append("</g>")
