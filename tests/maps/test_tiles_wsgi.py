@@ -50,6 +50,12 @@ def in_test_transaction():
         signals.request_finished.connect(close_old_connections)
 
 
+@pytest.fixture
+def test_transaction_kept():
+    with in_test_transaction():
+        yield
+
+
 def call(app, path: str, cookie: str = "", method: str = "GET", **environ):
     """(status, headers, body, answered by the fast path) of one request through `app`."""
     extra = {"HTTP_COOKIE": cookie} if cookie else {}
@@ -82,12 +88,8 @@ def new_apps() -> tuple[WSGIHandler, TileFastPath]:
 
 
 @pytest.mark.django_db
+@pytest.mark.usefixtures("test_transaction_kept")
 class TestSameAnswer:
-    @pytest.fixture(autouse=True)
-    def _signals(self):
-        with in_test_transaction():
-            yield
-
     def test_a_tile_cold_and_warm(self, public_client, demo_network):
         path = tile_path()
         cookie = cookie_of(public_client)
@@ -162,12 +164,8 @@ class TestSameAnswer:
 
 
 @pytest.mark.django_db
+@pytest.mark.usefixtures("test_transaction_kept")
 class TestHandedToDjango:
-    @pytest.fixture(autouse=True)
-    def _signals(self):
-        with in_test_transaction():
-            yield
-
     def known(self, client: Client) -> str:
         """The client's cookie, its login read by this process (a tile through Django)."""
         cookie = cookie_of(client)
