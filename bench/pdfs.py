@@ -6,9 +6,10 @@ laying out the same page without its map.
 
 Needs the national set (bench/seed_national.py). Each PDF is requested in-process through
 Django's test client as a public user (the full request: view, SQL, map, WeasyPrint, access
-log), for the largest national feeder (most poles, then spans, then features drawn: its
-transformers, equipment and the other feeders crossing its extent) and a random sample
-(seed 7) of feeders, transformers and substations. The raw baseline, measured in the same run
+log), in a process set up as portal.wsgi sets up the servers' (core/runtime.py), for the
+largest national feeder (most poles, then spans, then features drawn: its transformers,
+equipment and the other feeders crossing its extent) and a random sample (seed 7) of feeders,
+transformers and substations. The raw baseline, measured in the same run
 on the same pages, is WeasyPrint's `write_pdf` on the HTML the request rendered with the map
 taken out (called as render_pdf calls it, with the same cached stylesheets): what a PDF of
 that page costs at the least, with no map and no queries. Three runs;
@@ -70,6 +71,9 @@ def main() -> None:
     import django
 
     django.setup()
+    # The process set up as the servers' entry point sets it up (core/runtime.py: settle).
+    import portal.wsgi  # noqa: F401
+
     # WeasyPrint warns about every screen-only rule of portal.css it skips, on every render.
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
     from django.db import connection

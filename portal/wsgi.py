@@ -9,3 +9,9 @@ django_application = get_wsgi_application()
 from maps.tiles.wsgi import TileFastPath  # noqa: E402 (needs the apps loaded above)
 
 application = TileFastPath(django_application)
+
+# What every process would load on its first requests loaded now, and the long-lived objects
+# kept out of the garbage collector's full collections (core/runtime.py).
+from core.runtime import settle  # noqa: E402
+
+settle()

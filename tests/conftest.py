@@ -11,6 +11,17 @@ from accounts.services import PLANNERS_GROUP
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _fast_password_hashing():
+    """Passwords hashed with MD5 in tests: the production hasher (PBKDF2, a million rounds) takes
+    a quarter of a second a hash, and most tests make users (five for the personas) or log in.
+    Tests about the hashers themselves set their own list (the `settings` fixture)."""
+    from django.test.utils import override_settings
+
+    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _fresh_alarms():
     """Each test reads the alarms its own rows raise, not those a test before it saw (the
@@ -231,3 +242,12 @@ def login_as(persona_users):
         return browser
 
     return login
+
+
+def pytest_collection_finish(session):
+    """What collection loaded (Django, the apps, every test module and item) kept out of the
+    garbage collector's full collections, as the servers' processes are (core/runtime.py)."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
