@@ -325,26 +325,63 @@ def scale_bar(root: ET.Element) -> tuple[float, float, str]:
     return metres, float(rect.get("width")), label
 
 
+def map_svg(figure: ET.Element) -> ET.Element:
+    """The map's SVG in the static map's figure (the legend's symbols are SVGs too)."""
+    (svg,) = [e for e in figure.iter(f"{SVG}svg") if e.get("class") == "static-map-svg"]
+    return svg
+
+
+def legend(figure: ET.Element) -> ET.Element:
+    (div,) = [e for e in figure.iter("div") if e.get("class") == "static-map-legend"]
+    return div
+
+
 def test_static_svg_is_xml_with_a_legend_of_every_layer_and_a_scale_bar(demo_network):
     layers = feeder_layers(busiest_feeder())
     root = ET.fromstring(str(render_static_svg(layers, title="Alimentador de prueba")))
 
-    assert root.tag == f"{SVG}svg"
-    legend = next(g for g in root.iter(f"{SVG}g") if g.get("class") == "legend")
-    legend_text = " ".join(t.text for t in legend.iter(f"{SVG}text"))
-    for layer in layers:
-        assert " ".join(layer.name.split()) in legend_text
-    _, _, label = scale_bar(root)
+    assert root.tag == "figure" and root.get("class") == "static-map"
+    svg = map_svg(root)
+    entries = [" ".join("".join(li.itertext()).split()) for li in legend(root).iter("li")]
+    assert len(entries) == len(layers)
+    for layer, entry in zip(layers, entries, strict=True):
+        assert entry.startswith(" ".join(layer.name.split()))
+    _, _, label = scale_bar(svg)
     assert re.fullmatch(r"\d+ (m|km)", label)
-    assert any(g.get("class") == "north-arrow" for g in root.iter(f"{SVG}g"))
-    assert "Alimentador de prueba" in "".join(root.itertext())
+    assert any(g.get("class") == "north-arrow" for g in svg.iter(f"{SVG}g"))
+    (caption,) = root.iter("figcaption")
+    assert caption.text == "Alimentador de prueba"
+
+
+def test_static_svg_legend_and_title_are_html_not_svg_text(demo_network):
+    """WeasyPrint lays out SVG text letter by letter: the title and the legend are HTML, the
+    legend's symbols small SVGs without text; the map's own text is the scale bar's and the
+    north arrow's few labels."""
+    layers = feeder_layers(busiest_feeder())
+    root = ET.fromstring(str(render_static_svg(layers, title="Alimentador de prueba")))
+
+    svg_text = [t.text for t in root.iter(f"{SVG}text")]
+    assert set(svg_text) <= {"N", "0", scale_bar(map_svg(root))[2]}, svg_text
+    assert not any(
+        layer.name in "".join(svg.itertext()) for svg in root.iter(f"{SVG}svg") for layer in layers
+    )
+    heading, entries = legend(root)
+    assert heading.tag == "p" and heading.text == "Leyenda"
+    assert [child.tag for child in entries] == ["li"] * len(layers)
+    for li in entries:
+        symbol, name = li
+        assert symbol.tag == "svg" and not list(symbol.iter("text")), "a symbol, no text"
+        assert name.tag == "span" and name.text
+    # portal.css sizes the map's SVG by its class (.static-map-svg): not the symbols.
+    assert [e.get("class") for e in root.iter(f"{SVG}svg")] == ["static-map-svg"]
+    assert all(e.get("class") is None for e in root.iter("svg"))
 
 
 @pytest.mark.parametrize("distance", [150, 1_000, 7_000, 40_000])
 def test_static_svg_scale_bar_length_matches_true_metres(distance):
     a, b = two_points_apart(distance)
     layer = MapLayer("Puntos", "point", "#000", [MapFeature(a), MapFeature(b)], size=4)
-    root = ET.fromstring(str(render_static_svg([layer])))
+    root = map_svg(ET.fromstring(str(render_static_svg([layer]))))
 
     group = next(g for g in root.iter(f"{SVG}g") if g.get("data-layer") == "Puntos")
     # The layer is one path of round-capped dots, "M<x> <y>h0" each.
@@ -366,8 +403,10 @@ def test_static_svg_says_which_layers_are_outside_the_frame():
         MapLayer("Vano", "line", "#00f", [MapFeature(LineString(near, end, srid=4326))]),
         MapLayer("Allá", "point", "#000", [MapFeature(far)], fit=False),
     ]
-    text = "".join(ET.fromstring(str(render_static_svg(layers))).itertext())
-    assert "Allá (fuera del encuadre)" in text
+    figure = ET.fromstring(str(render_static_svg(layers)))
+    entries = ["".join(li.itertext()) for li in legend(figure).iter("li")]
+    assert entries == ["Aquí", "Vano", "Allá (fuera del encuadre)"]
+    text = " ".join(entries)
     assert "Aquí (fuera" not in text
     assert "Vano (fuera" not in text
 
@@ -375,7 +414,7 @@ def test_static_svg_says_which_layers_are_outside_the_frame():
 def test_static_feeder_map_draws_each_layer_as_a_few_paths(demo_network):
     feeder = busiest_feeder()
     layers = feeder_layers(feeder)
-    root = ET.fromstring(str(render_static_svg(layers)))
+    root = map_svg(ET.fromstring(str(render_static_svg(layers))))
 
     groups = {g.get("data-layer"): g for g in root.iter(f"{SVG}g") if g.get("data-layer")}
     assert set(groups) == {layer.name for layer in layers}
@@ -419,6 +458,40 @@ def test_static_svg_renders_in_weasyprint(demo_network, tmp_path):
     svg = render_static_svg(transformer_layers(crowded_transformer()), title="Transformador")
     pdf = HTML(string=f"<html><body><div class='map-static'>{svg}</div></body></html>").write_pdf()
     assert pdf.startswith(b"%PDF") and len(pdf) > 2_000
+
+
+def test_static_map_lays_out_its_legend_beside_the_map(demo_network):
+    """With the site's stylesheet the legend is a panel to the right of the map, as tall as
+    it, its symbols small (the map's SVG alone takes the width of its column)."""
+    from weasyprint import CSS, HTML
+    from weasyprint.formatting_structure.boxes import BlockBox, ReplacedBox, TableCellBox
+
+    layers = transformer_layers(crowded_transformer())
+    figure = render_static_svg(layers, title="Transformador")
+    html = f"<html><body><div class='map-static'>{figure}</div></body></html>"
+    css = CSS(filename=finders.find("css/portal.css"))
+    (page,) = HTML(string=html).render(stylesheets=[css]).pages
+
+    def boxes(cls: str, kind: type) -> list:
+        return [
+            b
+            for b in page._page_box.descendants()
+            if isinstance(b, kind) and b.element is not None and b.element.get("class") == cls
+        ]
+
+    (title,) = boxes("static-map-title", BlockBox)
+    (drawing,) = boxes("static-map-svg", ReplacedBox)
+    (panel,) = boxes("static-map-legend", TableCellBox)
+    symbols = [b for b in panel.descendants() if isinstance(b, ReplacedBox)]
+    assert len(symbols) == len(layers)
+    assert title.position_y + title.height <= drawing.position_y
+    left, right = drawing.position_x, drawing.position_x + drawing.width
+    assert right < panel.position_x, "the legend is right of the map"
+    assert panel.position_x + panel.border_width() <= page.width
+    assert panel.width == pytest.approx((right - left) * 240 / 636, rel=0.1)
+    assert panel.position_y == pytest.approx(drawing.position_y, abs=1)
+    assert panel.border_height() == pytest.approx(drawing.height, abs=1)
+    assert all(s.width < 25 and s.height < 16 for s in symbols)
 
 
 # --- vendored Leaflet -----------------------------------------------------------------------
