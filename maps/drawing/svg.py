@@ -15,7 +15,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 from maps.drawing.features import MapLayer, degrees_per_metre
 from maps.drawing.features import ordered as lines_first
-from maps.drawing.style import FONT, SVG_NS, legend_symbol, line_attrs, paths, symbols
+from maps.drawing.style import FONT, SVG_NS, line_attrs, paths, point_stroke, symbol, symbols
 
 
 @dataclass
@@ -295,6 +295,7 @@ LEGEND_HEAD_H = 40  # the heading "Leyenda" above the first entry
 LEGEND_LINE_H = 16
 LEGEND_ENTRY_GAP = 8
 LEGEND_WRAP = 25  # characters on a line of the legend
+LEGEND_SYMBOL_W = 26
 OUTSIDE = " (fuera del encuadre)"
 
 
@@ -303,7 +304,8 @@ def render_static_svg(
 ) -> SafeString:
     """The static map for WeasyPrint, one XML fragment: a figure of the title (HTML), the map
     (an SVG of the features, scale bar, north arrow and frame) and its legend beside it
-    (HTML, every layer in the caller's order, each with a small SVG of its symbol).
+    (HTML, every layer's name in the caller's order, their symbols in one small SVG beside
+    them).
 
     `width` and `height` are those of the whole figure in drawing units; the map's frame is
     what is left of them beside the legend panel and under the title, as tall as the legend
@@ -382,17 +384,37 @@ def render_static_svg(
     )
     parts.append("</svg></div>")
 
-    # Legend: every layer, in the caller's order.
-    parts.append(
-        '<div class="static-map-legend"><p class="static-map-legend-title">Leyenda</p><ul>'
-    )
+    # Legend: every layer, in the caller's order. The names are broken into lines here, as
+    # when they were drawn (portal.css does not wrap them), so that one SVG beside them holds
+    # every symbol in line with its name: one image instead of one per layer, which
+    # WeasyPrint builds, lays out and draws each at about the cost of a line of text.
+    names, symbol_parts = [], []
+    y = 0
     for layer in layers:
-        name = escape(layer.name)
-        if ordered.index(layer) not in shown:
-            name += OUTSIDE
-        parts.append(f"<li>{legend_symbol(layer)}<span>{name}</span></li>")
-    parts.append("</ul></div></div></figure>")
+        name = layer.name + ("" if ordered.index(layer) in shown else OUTSIDE)
+        lines = _wrap(name, LEGEND_WRAP)
+        names.append(f"<li>{'<br/>'.join(escape(line) for line in lines)}</li>")
+        symbol_parts.append(_legend_symbol(layer, y + LEGEND_LINE_H / 2))
+        y += LEGEND_LINE_H * len(lines) + LEGEND_ENTRY_GAP
+    parts.append(
+        '<div class="static-map-legend"><p class="static-map-legend-title">Leyenda</p>'
+        '<div class="static-map-entries"><div class="static-map-symbols">'
+        f'<svg xmlns="{SVG_NS}" width="{LEGEND_SYMBOL_W}" height="{max(y, 1)}"'
+        f' viewBox="0 0 {LEGEND_SYMBOL_W} {max(y, 1)}" aria-hidden="true">'
+        f"{''.join(symbol_parts)}</svg></div><ul>{''.join(names)}</ul></div></div></div>"
+        "</figure>"
+    )
     return mark_safe("".join(parts))
+
+
+def _legend_symbol(layer: MapLayer, cy: float) -> str:
+    """The layer's symbol in the legend's column of symbols, centred on `cy`."""
+    if layer.kind == "point":
+        size = min(max(layer.size, 6), 14)
+        cx = LEGEND_SYMBOL_W / 2
+        return symbol(layer.shape, cx, cy, size, layer.color, point_stroke(layer))
+    attrs = line_attrs(layer, min(layer.weight, 5))
+    return f'<path d="M2 {cy:g}H{LEGEND_SYMBOL_W - 2}" {attrs}/>'
 
 
 def _inside(geom: GEOSGeometry, frame: _Frame, x: float, y: float, w: float, h: float) -> bool:
