@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from results import percentile  # noqa: E402 (bench/ is on the path from here)
 
-MAP = re.compile(r'<div class="map-static">.*?</svg></div>', re.S)
+MAP = re.compile(r'<div class="map-static"><figure class="static-map">.*?</figure></div>', re.S)
 
 LARGEST_FEEDER = """
     SELECT f.id, f.code,

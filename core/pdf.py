@@ -1,7 +1,8 @@
 """GUARDAR: the page the user sees, rendered on the server as a PDF (WeasyPrint).
 
-The same template renders both; in PDF mode the map is a static SVG with scale bar and legend,
-scripts are left out, and the print stylesheet applies (WeasyPrint renders for print media).
+The same template renders both; in PDF mode the map is a static SVG with scale bar beside an
+HTML legend, scripts are left out, and the print stylesheet applies (WeasyPrint renders for
+print media).
 Static files are read from disk, never fetched over the network.
 """
 

@@ -1,5 +1,5 @@
-"""The static map of the PDFs: the same layers as an inline SVG with legend, scale bar and
-north arrow (WeasyPrint runs no JavaScript)."""
+"""The static map of the PDFs: the same layers as an inline SVG with scale bar and north
+arrow, and an HTML legend beside it (WeasyPrint runs no JavaScript)."""
 
 from __future__ import annotations
 
@@ -283,40 +283,63 @@ def _wrap(text: str, width: int) -> list[str]:
     return lines or [""]
 
 
+# The figure's layout in drawing units: the map frame and, beside it, the legend panel
+# (HTML: WeasyPrint lays out SVG text letter by letter, HTML text by the line), as they were
+# when both were one SVG `width` units wide. portal.css gives the legend the same share of
+# the width (.static-map-legend) and its text the size it had in the drawing.
+PAD = 8
+PANEL_W = 240
+PANEL_GAP = 10
+TITLE_H = 28
+LEGEND_HEAD_H = 40  # the heading "Leyenda" above the first entry
+LEGEND_LINE_H = 16
+LEGEND_ENTRY_GAP = 8
+LEGEND_WRAP = 25  # characters on a line of the legend
+LEGEND_SYMBOL_W = 26
+OUTSIDE = " (fuera del encuadre)"
+
+
 def render_static_svg(
     layers: list[MapLayer], width: int = 900, height: int = 520, title: str = ""
 ) -> SafeString:
-    """An inline SVG map for WeasyPrint: features, legend, scale bar, north arrow, frame."""
+    """The static map for WeasyPrint, one XML fragment: a figure of the title (HTML), the map
+    (an SVG of the features, scale bar, north arrow and frame) and its legend beside it
+    (HTML, every layer's name in the caller's order, their symbols in one small SVG beside
+    them).
+
+    `width` and `height` are those of the whole figure in drawing units; the map's frame is
+    what is left of them beside the legend panel and under the title, as tall as the legend
+    needs."""
     uid = uuid.uuid4().hex[:10]
-    pad = 8
-    panel_w = 240
-    top = pad + (28 if title else 0)
-    map_x, map_y = pad, top
-    map_w = width - 2 * pad - panel_w - 10
+    top = PAD + (TITLE_H if title else 0)
+    map_w = width - 2 * PAD - PANEL_W - PANEL_GAP
     # A long legend (a substation's dozen feeders) makes the map taller rather than run past
     # the bottom of its panel: (fuera del encuadre) may add a line to any name.
-    legend_h = 40 + sum(
-        16 * len(_wrap(layer.name + " (fuera del encuadre)", 25)) + 8 for layer in layers
+    legend_h = LEGEND_HEAD_H + sum(
+        LEGEND_LINE_H * len(_wrap(layer.name + OUTSIDE, LEGEND_WRAP)) + LEGEND_ENTRY_GAP
+        for layer in layers
     )
-    height = max(height, top + legend_h + pad)
-    map_h = height - top - pad
+    height = max(height, top + legend_h + PAD)
+    map_h = height - top - PAD
+    # The title (HTML now) still takes its band off the map's height: the same frame as when
+    # it was drawn. The SVG is the frame and one unit around it for the frame's stroke.
+    map_x = map_y = 0
     frame = _fit(layers, map_x, map_y, map_w, map_h)
     ordered = lines_first(layers)
 
-    parts = [
-        f'<svg xmlns="{SVG_NS}" width="{width}" height="{height}" viewBox="0 0 {width} {height}"'
-        f' font-family="{FONT}" role="img" aria-label="{escape(title or "Mapa")}">',
+    parts = ['<figure class="static-map">']
+    if title:
+        parts.append(f'<figcaption class="static-map-title">{escape(title)}</figcaption>')
+    parts += [
+        '<div class="static-map-body"><div class="static-map-drawing">',
+        f'<svg xmlns="{SVG_NS}" class="static-map-svg" width="{map_w + 2}" height="{map_h + 2}"'
+        f' viewBox="-1 -1 {map_w + 2} {map_h + 2}" font-family="{FONT}" role="img"'
+        f' aria-label="{escape(title or "Mapa")}">',
         f'<defs><clipPath id="clip-{uid}"><rect x="{map_x}" y="{map_y}" width="{map_w}"'
         f' height="{map_h}"/></clipPath></defs>',
-        f'<rect x="0" y="0" width="{width}" height="{height}" fill="#ffffff"/>',
         f'<rect x="{map_x}" y="{map_y}" width="{map_w}" height="{map_h}" fill="#f7f7f4"/>',
+        f'<g clip-path="url(#clip-{uid})">',
     ]
-    if title:
-        parts.append(
-            f'<text x="{pad}" y="{pad + 17}" font-size="16" font-weight="bold" fill="#222">'
-            f"{escape(title)}</text>"
-        )
-    parts.append(f'<g clip-path="url(#clip-{uid})">')
     shown: set[int] = set()
     box = frame.bbox(map_x, map_y, map_w, map_h, CLIP_PAD_PX)
     context_box = frame.bbox(map_x, map_y, map_w, map_h, CONTEXT_CLIP_PAD_PX)
@@ -359,39 +382,39 @@ def render_static_svg(
         f'<rect x="{map_x}" y="{map_y}" width="{map_w}" height="{map_h}" fill="none"'
         f' stroke="#333333" stroke-width="0.8"/>'
     )
+    parts.append("</svg></div>")
 
-    # Legend: every layer, in the caller's order.
-    lx = map_x + map_w + 10
-    ly = map_y
-    parts.append(
-        f'<g class="legend"><rect x="{lx}" y="{ly}" width="{panel_w}" height="{map_h}"'
-        f' fill="#ffffff" stroke="#333333" stroke-width="0.8"/>'
-        f'<text x="{lx + 10}" y="{ly + 20}" font-size="14" font-weight="bold" fill="#222">'
-        f"Leyenda</text>"
-    )
-    y = ly + 40
+    # Legend: every layer, in the caller's order. The names are broken into lines here, as
+    # when they were drawn (portal.css does not wrap them), so that one SVG beside them holds
+    # every symbol in line with its name: one image instead of one per layer, which
+    # WeasyPrint builds, lays out and draws each at about the cost of a line of text.
+    names, symbol_parts = [], []
+    y = 0
     for layer in layers:
-        name = layer.name
-        if ordered.index(layer) not in shown:
-            name += " (fuera del encuadre)"
-        lines = _wrap(name, 25)
-        sym_y = y - 4
-        if layer.kind == "point":
-            size = min(max(layer.size, 6), 14)
-            parts.append(
-                symbol(layer.shape, lx + 22, sym_y, size, layer.color, point_stroke(layer))
-            )
-        else:
-            attrs = line_attrs(layer, min(layer.weight, 5))
-            parts.append(f'<path d="M{lx + 10} {sym_y}H{lx + 34}" {attrs}/>')
-        for k, text in enumerate(lines):
-            parts.append(
-                f'<text x="{lx + 44}" y="{y + k * 16}" font-size="13" fill="#222">'
-                f"{escape(text)}</text>"
-            )
-        y += 16 * len(lines) + 8
-    parts.append("</g></svg>")
+        name = layer.name + ("" if ordered.index(layer) in shown else OUTSIDE)
+        lines = _wrap(name, LEGEND_WRAP)
+        names.append(f"<li>{'<br/>'.join(escape(line) for line in lines)}</li>")
+        symbol_parts.append(_legend_symbol(layer, y + LEGEND_LINE_H / 2))
+        y += LEGEND_LINE_H * len(lines) + LEGEND_ENTRY_GAP
+    parts.append(
+        '<div class="static-map-legend"><p class="static-map-legend-title">Leyenda</p>'
+        '<div class="static-map-entries"><div class="static-map-symbols">'
+        f'<svg xmlns="{SVG_NS}" width="{LEGEND_SYMBOL_W}" height="{max(y, 1)}"'
+        f' viewBox="0 0 {LEGEND_SYMBOL_W} {max(y, 1)}" aria-hidden="true">'
+        f"{''.join(symbol_parts)}</svg></div><ul>{''.join(names)}</ul></div></div></div>"
+        "</figure>"
+    )
     return mark_safe("".join(parts))
+
+
+def _legend_symbol(layer: MapLayer, cy: float) -> str:
+    """The layer's symbol in the legend's column of symbols, centred on `cy`."""
+    if layer.kind == "point":
+        size = min(max(layer.size, 6), 14)
+        cx = LEGEND_SYMBOL_W / 2
+        return symbol(layer.shape, cx, cy, size, layer.color, point_stroke(layer))
+    attrs = line_attrs(layer, min(layer.weight, 5))
+    return f'<path d="M2 {cy:g}H{LEGEND_SYMBOL_W - 2}" {attrs}/>'
 
 
 def _inside(geom: GEOSGeometry, frame: _Frame, x: float, y: float, w: float, h: float) -> bool:

@@ -325,26 +325,63 @@ def scale_bar(root: ET.Element) -> tuple[float, float, str]:
     return metres, float(rect.get("width")), label
 
 
+def map_svg(figure: ET.Element) -> ET.Element:
+    """The map's SVG in the static map's figure (the legend's symbols are SVGs too)."""
+    (svg,) = [e for e in figure.iter(f"{SVG}svg") if e.get("class") == "static-map-svg"]
+    return svg
+
+
+def legend(figure: ET.Element) -> ET.Element:
+    (div,) = [e for e in figure.iter("div") if e.get("class") == "static-map-legend"]
+    return div
+
+
 def test_static_svg_is_xml_with_a_legend_of_every_layer_and_a_scale_bar(demo_network):
     layers = feeder_layers(busiest_feeder())
     root = ET.fromstring(str(render_static_svg(layers, title="Alimentador de prueba")))
 
-    assert root.tag == f"{SVG}svg"
-    legend = next(g for g in root.iter(f"{SVG}g") if g.get("class") == "legend")
-    legend_text = " ".join(t.text for t in legend.iter(f"{SVG}text"))
-    for layer in layers:
-        assert " ".join(layer.name.split()) in legend_text
-    _, _, label = scale_bar(root)
+    assert root.tag == "figure" and root.get("class") == "static-map"
+    svg = map_svg(root)
+    entries = [" ".join(" ".join(li.itertext()).split()) for li in legend(root).iter("li")]
+    assert len(entries) == len(layers)
+    for layer, entry in zip(layers, entries, strict=True):
+        assert entry.startswith(" ".join(layer.name.split()))
+    _, _, label = scale_bar(svg)
     assert re.fullmatch(r"\d+ (m|km)", label)
-    assert any(g.get("class") == "north-arrow" for g in root.iter(f"{SVG}g"))
-    assert "Alimentador de prueba" in "".join(root.itertext())
+    assert any(g.get("class") == "north-arrow" for g in svg.iter(f"{SVG}g"))
+    (caption,) = root.iter("figcaption")
+    assert caption.text == "Alimentador de prueba"
+
+
+def test_static_svg_legend_and_title_are_html_not_svg_text(demo_network):
+    """WeasyPrint lays out SVG text letter by letter: the title and the legend are HTML, the
+    legend's symbols small SVGs without text; the map's own text is the scale bar's and the
+    north arrow's few labels."""
+    layers = feeder_layers(busiest_feeder())
+    root = ET.fromstring(str(render_static_svg(layers, title="Alimentador de prueba")))
+
+    svg_text = [t.text for t in root.iter(f"{SVG}text")]
+    assert set(svg_text) <= {"N", "0", scale_bar(map_svg(root))[2]}, svg_text
+    assert not any(
+        layer.name in "".join(svg.itertext()) for svg in root.iter(f"{SVG}svg") for layer in layers
+    )
+    heading, entries = legend(root)
+    assert heading.tag == "p" and heading.text == "Leyenda"
+    (symbols,), names = entries
+    assert [li.tag for li in names] == ["li"] * len(layers)
+    assert all(li.text for li in names)
+    # One SVG holds every symbol, one element each, and no text.
+    assert symbols.tag == f"{SVG}svg" and len(symbols) == len(layers)
+    assert not list(symbols.iter(f"{SVG}text"))
+    # portal.css sizes the map's SVG by its class (.static-map-svg): not the symbols.
+    assert [e.get("class") for e in root.iter(f"{SVG}svg")] == ["static-map-svg", None]
 
 
 @pytest.mark.parametrize("distance", [150, 1_000, 7_000, 40_000])
 def test_static_svg_scale_bar_length_matches_true_metres(distance):
     a, b = two_points_apart(distance)
     layer = MapLayer("Puntos", "point", "#000", [MapFeature(a), MapFeature(b)], size=4)
-    root = ET.fromstring(str(render_static_svg([layer])))
+    root = map_svg(ET.fromstring(str(render_static_svg([layer]))))
 
     group = next(g for g in root.iter(f"{SVG}g") if g.get("data-layer") == "Puntos")
     # The layer is one path of round-capped dots, "M<x> <y>h0" each.
@@ -366,8 +403,10 @@ def test_static_svg_says_which_layers_are_outside_the_frame():
         MapLayer("Vano", "line", "#00f", [MapFeature(LineString(near, end, srid=4326))]),
         MapLayer("Allá", "point", "#000", [MapFeature(far)], fit=False),
     ]
-    text = "".join(ET.fromstring(str(render_static_svg(layers))).itertext())
-    assert "Allá (fuera del encuadre)" in text
+    figure = ET.fromstring(str(render_static_svg(layers)))
+    entries = [" ".join(li.itertext()) for li in legend(figure).iter("li")]
+    assert entries == ["Aquí", "Vano", "Allá (fuera del encuadre)"]
+    text = " ".join(entries)
     assert "Aquí (fuera" not in text
     assert "Vano (fuera" not in text
 
@@ -375,7 +414,7 @@ def test_static_svg_says_which_layers_are_outside_the_frame():
 def test_static_feeder_map_draws_each_layer_as_a_few_paths(demo_network):
     feeder = busiest_feeder()
     layers = feeder_layers(feeder)
-    root = ET.fromstring(str(render_static_svg(layers)))
+    root = map_svg(ET.fromstring(str(render_static_svg(layers))))
 
     groups = {g.get("data-layer"): g for g in root.iter(f"{SVG}g") if g.get("data-layer")}
     assert set(groups) == {layer.name for layer in layers}
@@ -419,6 +458,83 @@ def test_static_svg_renders_in_weasyprint(demo_network, tmp_path):
     svg = render_static_svg(transformer_layers(crowded_transformer()), title="Transformador")
     pdf = HTML(string=f"<html><body><div class='map-static'>{svg}</div></body></html>").write_pdf()
     assert pdf.startswith(b"%PDF") and len(pdf) > 2_000
+
+
+def _centre_y(element: ET.Element) -> float:
+    """The vertical centre of a legend symbol's bounding box (circle, rect or path)."""
+    if element.get("cy"):
+        return float(element.get("cy"))
+    if element.get("height"):
+        return float(element.get("y")) + float(element.get("height")) / 2
+    d = element.get("d")
+    if "H" in d:  # a line: M x yH x
+        return float(re.findall(r"[-\d.]+", d)[1])
+    ys = [float(y) for _, y in re.findall(r"([-\d.]+) ([-\d.]+)", d)]
+    return (min(ys) + max(ys)) / 2
+
+
+@pytest.mark.parametrize("kind", ["transformer", "substation"])
+def test_static_map_lays_out_its_legend_beside_the_map(demo_network, kind):
+    """With the site's stylesheet the legend is a panel to the right of the map, as tall as
+    it, each symbol on the first line of its name (the map's SVG alone takes the width of its
+    column). A substation's legend is long and its names take two lines."""
+    from weasyprint import CSS, HTML
+    from weasyprint.formatting_structure.boxes import (
+        BlockBox,
+        LineBox,
+        ReplacedBox,
+        TableCellBox,
+    )
+
+    if kind == "transformer":
+        layers, title = transformer_layers(crowded_transformer()), "Transformador"
+    else:
+        substation = Substation.objects.annotate(n=Count("feeders")).order_by("-n").first()
+        layers, title = substation_layers(substation), "Subestación"
+    figure = render_static_svg(layers, title=title)
+    html = f"<html><body><div class='map-static'>{figure}</div></body></html>"
+    css = CSS(filename=finders.find("css/portal.css"))
+    (page,) = HTML(string=html).render(stylesheets=[css]).pages
+
+    def boxes(cls: str, kind: type) -> list:
+        return [
+            b
+            for b in page._page_box.descendants()
+            if isinstance(b, kind) and b.element is not None and b.element.get("class") == cls
+        ]
+
+    (title_box,) = boxes("static-map-title", BlockBox)
+    (drawing,) = boxes("static-map-svg", ReplacedBox)
+    (panel,) = boxes("static-map-legend", TableCellBox)
+    (symbols,) = [b for b in panel.descendants() if isinstance(b, ReplacedBox)]
+    names = [b for b in panel.descendants() if isinstance(b, BlockBox) and b.element_tag == "li"]
+    assert len(names) == len(layers)
+    assert title_box.position_y + title_box.height <= drawing.position_y
+    left, right = drawing.position_x, drawing.position_x + drawing.width
+    assert right < panel.position_x, "the legend is right of the map"
+    assert panel.position_x + panel.border_width() <= page.width
+    assert panel.width == pytest.approx((right - left) * 240 / 636, rel=0.1)
+    assert panel.position_y == pytest.approx(drawing.position_y, abs=1)
+    assert panel.border_height() == pytest.approx(drawing.height, abs=1)
+    last = names[-1]
+    assert last.position_y + last.height <= panel.position_y + panel.border_height()
+    assert symbols.width < 25 and symbols.position_x + symbols.width < names[0].position_x
+
+    # Each symbol is centred on the first line of its name, to within a pixel.
+    (legend_svg,) = [
+        e
+        for e in ET.fromstring(str(figure)).iter(f"{SVG}svg")
+        if e.get("class") != "static-map-svg"
+    ]
+    scale = symbols.height / float(legend_svg.get("viewBox").split()[3])
+    lines = [[b for b in li.descendants() if isinstance(b, LineBox)] for li in names]
+    for layer, element, li_lines in zip(layers, legend_svg, lines, strict=True):
+        first = li_lines[0]
+        assert symbols.position_y + _centre_y(element) * scale == pytest.approx(
+            first.position_y + first.height / 2, abs=1
+        ), layer.name
+    if kind == "substation":
+        assert any(len(li_lines) > 1 for li_lines in lines), "names of two lines"
 
 
 # --- vendored Leaflet -----------------------------------------------------------------------
