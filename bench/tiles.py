@@ -119,6 +119,7 @@ def main() -> None:
     from accounts.sessions import SessionLogin, SessionStore
     from maps.tiles import cache, services
     from network.models import Substation
+
     # Also sets the process up as the servers' processes are (core/runtime.py: settle).
     from portal.wsgi import application, django_application
 

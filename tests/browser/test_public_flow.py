@@ -92,8 +92,11 @@ def test_registration_cascade_feeder_detail_pole_search_and_guardar(
     page.locator(
         "#buscar-activo ~ form button, section[aria-labelledby=buscar-activo] button"
     ).first.click()
-    page.wait_for_selector(f"td:has-text('{pole.plate}')")
-    assert "Huso" in page.content()
+    # The result row: the plate, then its UTM coordinates (the feeder page may already show
+    # the plate elsewhere, so waiting for the plate alone can return before the search does).
+    row = page.locator(f"tr:has(td:text-is('{pole.plate}')):has(td:has-text('Huso'))")
+    row.wait_for()
+    assert "Huso" in row.inner_text()
 
     with page.expect_download() as download_info:
         page.get_by_role("link", name="GUARDAR").click()
