@@ -33,6 +33,17 @@ def _fresh_alarms():
     remembered.clear()
 
 
+@pytest.fixture(autouse=True)
+def _no_waiting_tiles():
+    """Each test starts without tiles another one's fast-path requests rendered and left
+    waiting to be stored (maps.tiles.cache: store_later), and leaves none."""
+    from maps.tiles import cache
+
+    cache.drop_waiting()
+    yield
+    cache.drop_waiting()
+
+
 @pytest.fixture
 def shared_data() -> Path:
     """The real third-party data sets (../shared/data); never copied into the repository."""

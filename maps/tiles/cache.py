@@ -8,6 +8,15 @@ zoom. It is shared by every server process, survives restarts, and is UNLOGGED (
 A look-up, and on a miss the render and the store, are one statement. Tiles deeper than
 CACHE_MAX_ZOOM are not stored: they are cheap (a few hundred rows) and there are millions.
 
+The tile fast path (maps.tiles.wsgi), what the servers answer most tiles with, takes the store
+off the tile's way: its statement looks the tile up or renders it (RENDER), and the tiles it
+rendered are kept in the process (`store_later`) and written a batch at a time (`flush`, one
+INSERT for up to FLUSH_TILES tiles) when the server closes a response, after sending it. Each
+rendered tile carries the cache's epoch, a sequence every invalidation advances before it
+deletes (`invalidate_area`, `clear`): a batch stores only the tiles rendered since the last
+invalidation began, so a tile rendered before an edit and still waiting is dropped, not stored
+stale. Waiting tiles of a process that stops are lost: they are rendered again when asked for.
+
 Known limit: a tile rendered from a snapshot taken just before an edit commits, and stored just
 after that edit's `invalidate_area` ran, stays stale until the next edit there (a window of one
 render, milliseconds). `clear()` empties the cache, e.g. after a bulk import.
@@ -17,6 +26,8 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import threading
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -53,8 +64,41 @@ FETCH = """
 TILE = "SELECT etag, data FROM hit UNION ALL SELECT etag, data FROM stored"
 ACCOUNT = "account AS MATERIALIZED ({login}), "
 ACCOUNT_GATE = " AND EXISTS (SELECT FROM account WHERE is_active)"
-ACCOUNT_RESULT = f"""SELECT account.password, account.is_active, tile.etag, tile.data
-      FROM account LEFT JOIN ({TILE}) tile ON true"""
+ACCOUNT_RESULT = """SELECT account.password, account.is_active, tile.etag, tile.data{extra}
+      FROM account LEFT JOIN ({tile}) tile ON true"""
+
+# The look-up, or on a miss the render, without the store (the fast path's: `store_later`):
+# `epoch` is the cache's epoch for a rendered tile, NULL for a cached one. OFFSET 0 as in
+# FETCH: the tile is rendered once.
+EPOCH = "maps_tile_epoch"  # a sequence (maps migration 0002)
+RENDER = """
+    WITH {account}hit AS MATERIALIZED (
+        SELECT etag, data FROM geo_tilecache
+         WHERE z = %(z)s AND x = %(x)s AND y = %(y)s AND layer = %(layer)s{gate}
+    ), rendered AS (
+        SELECT md5(tile.data) AS etag, tile.data
+          FROM ({select} WHERE NOT EXISTS (SELECT FROM hit){gate} OFFSET 0) tile
+    )
+    {result}
+"""
+RENDERED = (
+    "SELECT etag, data, NULL::bigint AS epoch FROM hit"
+    f" UNION ALL SELECT etag, data, (SELECT last_value FROM {EPOCH}) FROM rendered"
+)
+# A batch of rendered tiles, stored if no invalidation began since they were rendered; a row
+# stored meanwhile (by another process) is kept.
+STORE_BATCH = f"""
+    INSERT INTO geo_tilecache (layer, z, x, y, etag, data, created)
+    SELECT t.layer, t.z, t.x, t.y, t.etag, t.data, now()
+      FROM unnest(%(layer)s::varchar[], %(z)s::smallint[], %(x)s::int[], %(y)s::int[],
+                  %(etag)s::varchar[], %(data)s::bytea[], %(epoch)s::bigint[])
+           AS t(layer, z, x, y, etag, data, epoch)
+     WHERE t.epoch = (SELECT last_value FROM {EPOCH})
+    ON CONFLICT (z, x, y, layer) DO NOTHING
+"""
+ADVANCE_EPOCH = f"SELECT nextval('{EPOCH}')"
+FLUSH_TILES = 16  # tiles written by one INSERT
+FLUSH_SECONDS = 1.0  # or fewer, once the oldest has waited this long
 
 
 @dataclass(frozen=True)
@@ -63,6 +107,7 @@ class Fetched:
     data: bytes
     password: str = ""  # with a user: the user's password hash and active flag
     is_active: bool = False
+    epoch: int | None = None  # rendered by fetch(..., defer_store=True): for store_later
 
 
 def etag_of(data: bytes) -> str:
@@ -87,14 +132,22 @@ def _prepared_cursor() -> CursorWrapper:
     return wrapper(psycopg.Cursor(connection.connection), connection)
 
 
-def fetch(layer: str, z: int, x: int, y: int, login: SessionLogin | None = None) -> Fetched | None:
+def fetch(
+    layer: str,
+    z: int,
+    x: int,
+    y: int,
+    login: SessionLogin | None = None,
+    defer_store: bool = False,
+) -> Fetched | None:
     """The tile from the cache, or rendered (and stored, down to CACHE_MAX_ZOOM).
 
     With `login`, the user's password hash and active flag come back with it, read in the
     same statement (accounts.sessions: login_sql, login_is_valid), and nothing is rendered
     unless the session still holds the login and the user is active; None when the session
     no longer holds the login or the user is gone. A cached tile is one round trip, a missing
-    one too.
+    one too. With `defer_store`, a tile rendered here is not stored: it comes back with the
+    cache's epoch, for `store_later`.
     """
     if z > CACHE_MAX_ZOOM or not services.layers_at(layer, z):
         account = None
@@ -109,30 +162,79 @@ def fetch(layer: str, z: int, x: int, y: int, login: SessionLogin | None = None)
     params = {**services.tile_params(z, x, y), "layer": layer}
     if login is not None:
         params.update(login.params())
-    sql = statement(layer, z, login is not None)
+    sql = statement(layer, z, login is not None, defer_store)
     with _prepared_cursor() as cur:
         cur.execute(sql, params)
         row = cur.fetchone()
     if row is None:
         return None
+    epoch = row[-1] if defer_store else None
     if login is None:
-        return Fetched(row[0], bytes(row[1]))
-    password, is_active, etag, data = row
-    return Fetched(etag or "", bytes(data or b""), password, is_active)
+        return Fetched(row[0], bytes(row[1]), epoch=epoch)
+    password, is_active, etag, data = row[:4]
+    return Fetched(etag or "", bytes(data or b""), password, is_active, epoch)
+
+
+class _Waiting:
+    """Tiles rendered by this process and not yet stored: (layer, z, x, y, etag, data, epoch)."""
+
+    def __init__(self) -> None:
+        self.tiles: list[tuple[str, int, int, int, str, bytes, int]] = []
+        self.since = 0.0  # when the oldest was added (time.monotonic)
+        self.lock = threading.Lock()
+
+
+_waiting = _Waiting()
+
+
+def store_later(layer: str, z: int, x: int, y: int, fetched: Fetched) -> None:
+    """Keep a tile `fetch(..., defer_store=True)` rendered for the next `flush`."""
+    if fetched.epoch is None:
+        return  # a cached tile, or none
+    with _waiting.lock:
+        if not _waiting.tiles:
+            _waiting.since = time.monotonic()
+        _waiting.tiles.append((layer, z, x, y, fetched.etag, fetched.data, fetched.epoch))
+
+
+def flush(force: bool = False) -> int:
+    """Store the waiting tiles in one statement once there are FLUSH_TILES of them, or the
+    oldest has waited FLUSH_SECONDS (or now, with `force`); those rendered before an
+    invalidation began are dropped. Returns how many were stored."""
+    with _waiting.lock:
+        tiles = _waiting.tiles
+        if not tiles or not (
+            force or len(tiles) >= FLUSH_TILES or time.monotonic() - _waiting.since >= FLUSH_SECONDS
+        ):
+            return 0
+        _waiting.tiles = []
+    columns = ("layer", "z", "x", "y", "etag", "data", "epoch")
+    params = {name: [tile[k] for tile in tiles] for k, name in enumerate(columns)}
+    with connection.cursor() as cur:
+        cur.execute(STORE_BATCH, params)
+        return cur.rowcount
+
+
+def drop_waiting() -> None:
+    """Forget the waiting tiles (tests: each starts without another's)."""
+    with _waiting.lock:
+        _waiting.tiles = []
 
 
 @functools.lru_cache(maxsize=1024)
-def statement(layer: str, z: int, with_login: bool) -> str:
+def statement(layer: str, z: int, with_login: bool, deferred: bool = False) -> str:
     """The text of the tile statement of `layer` at zoom `z` (the same for every tile there:
-    the address is a parameter), built once per process rather than once per tile."""
+    the address is a parameter), built once per process rather than once per tile; `deferred`:
+    without the store (RENDER)."""
     select, _params = services.tile_sql(layer, z, 0, 0)
+    template, tile = (RENDER, RENDERED) if deferred else (FETCH, TILE)
     if not with_login:
-        return FETCH.format(account="", gate="", select=select, result=TILE)
-    return FETCH.format(
+        return template.format(account="", gate="", select=select, result=tile)
+    return template.format(
         account=ACCOUNT.format(login=login_sql()),
         gate=ACCOUNT_GATE,
         select=select,
-        result=ACCOUNT_RESULT,
+        result=ACCOUNT_RESULT.format(tile=tile, extra=", tile.epoch" if deferred else ""),
     )
 
 
@@ -165,6 +267,7 @@ def invalidate_area(
         sql += " AND layer = ANY(%s)"
         params.append(sorted(set(layers)))
     with connection.cursor() as cur:
+        cur.execute(ADVANCE_EPOCH)  # before the delete: no tile rendered until now is stored
         cur.execute(sql, params)
         return cur.rowcount
 
@@ -177,5 +280,6 @@ def layers_holding(code: str) -> list[str]:
 def clear() -> int:
     """Empty the cache (after a bulk import or a new data set); return how many tiles went."""
     with connection.cursor() as cur:
+        cur.execute(ADVANCE_EPOCH)
         cur.execute("DELETE FROM geo_tilecache")
         return cur.rowcount

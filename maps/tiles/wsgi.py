@@ -8,7 +8,9 @@ a GET or HEAD of a well-formed tile address (maps.tiles.urls, under the tiles' p
 session cookie whose login this process has read before (accounts.sessions.remembered_login),
 the answer is the tile statement with the login check (maps.tiles.cache.fetch) and a status and
 header list built as the view, TileShortcut and SecurityMiddleware build them
-(maps.tiles.responses): the same status, headers and body.
+(maps.tiles.responses): the same status, headers and body. A tile it renders is stored after
+the answer has been sent, with others in one statement (maps.tiles.cache: store_later, flush):
+the store is off the tile's way to the browser.
 
 Everything else goes to Django unchanged, and so gets the answer it always got: no cookie, a
 cookie PostgreSQL cannot store, a session this process has not read yet or whose row changed, an
@@ -70,12 +72,22 @@ class _Scheme:
 
 
 class _Body(list):
-    """The response body; closing it ends the request, as closing Django's response does."""
+    """The response body. The server closes it once it has sent it: the tile, if rendered
+    here, joins those waiting to be stored, and they are written if there are enough of them
+    (maps.tiles.cache: store_later, flush); then the request ends, as closing Django's
+    response ends it."""
 
-    __slots__ = ("sender",)
+    __slots__ = ("sender", "rendered")
 
     def close(self) -> None:
-        signals.request_finished.send(sender=self.sender)
+        try:
+            if self.rendered is not None:
+                cache.store_later(*self.rendered)
+            cache.flush()
+        except Exception as error:  # the tiles have been answered: they are only not cached
+            logger.warning("tile fast path, tiles not stored: %r", error)
+        finally:
+            signals.request_finished.send(sender=self.sender)
 
 
 class TileFastPath:
@@ -129,7 +141,7 @@ class TileFastPath:
     def _tile(
         self, environ: dict, login: SessionLogin, layer: str, z: int, x: int, y: int, secure: bool
     ) -> tuple[str, list[tuple[str, str]], _Body] | None:
-        fetched = cache.fetch(layer, z, x, y, login=login)
+        fetched = cache.fetch(layer, z, x, y, login=login, defer_store=True)
         if fetched is None or not fetched.is_active or not login_holds(login, fetched.password):
             return None  # a changed session or a failed login: Django's path reads it again
         status, data, headers = tile_answer(
@@ -140,4 +152,5 @@ class TileFastPath:
         headers += security_headers(secure)
         body = _Body((data,))
         body.sender = self.sender
+        body.rendered = (layer, z, x, y, fetched) if fetched.epoch is not None else None
         return status_line(status), headers, body

@@ -102,6 +102,7 @@ def test_capacity_popup_coordinate_search_pointer_readout_and_phone_layout(scene
 
         # Off: the overlay leaves the map; the same click opens the network pole instead.
         page.locator(".leaflet-popup-close-button").click()
+        popup.wait_for(state="detached")  # Leaflet fades a closed popup out for 200 ms
         switch.uncheck()
         assert page.evaluate("mapfirst.map.hasLayer(mapfirst.overlay)") is True  # names stay
         # The popup's auto-pan moved the map, the switch scrolled the page: where the pole is now.

@@ -348,3 +348,119 @@ def test_the_signals_go_out_once_each_with_djangos_sender():
 def test_the_fast_path_wraps_djangos_handler():
     assert isinstance(application, TileFastPath)
     assert application.application is django_application
+
+
+# --- The store after the answer (maps.tiles.cache: store_later, flush) ----------------------
+
+
+def address_of(path: str) -> tuple[int, int, int]:
+    z, x, y = (int(part) for part in path.removesuffix(".mvt").split("/")[-3:])
+    return z, x, y
+
+
+def stored(z: int, x: int, y: int) -> TileCache | None:
+    return TileCache.objects.filter(layer="red", z=z, x=x, y=y).first()
+
+
+def cold_paths(count: int, z: int = 14) -> list[str]:
+    """`count` tiles of the demo network with something in them, none of them cached."""
+    paths = []
+    for substation in Substation.objects.order_by("pk"):
+        tx, ty = services.lonlat_to_tile(substation.location.x, substation.location.y, z)
+        for dx in range(-2, 3):
+            path = f"/tiles/red/{z}/{int(tx) + dx}/{int(ty)}.mvt"
+            if path not in paths and services.render("red", *address_of(path)):
+                paths.append(path)
+        if len(paths) >= count:
+            break
+    TileCache.objects.filter(layer="red", z=z).delete()
+    assert len(paths) >= count
+    return paths[:count]
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("test_transaction_kept")
+class TestStoredAfterTheAnswer:
+    def cookie(self, client: Client) -> str:
+        """The client's cookie, its login read by this process (an empty tile via Django)."""
+        cookie = cookie_of(client)
+        call(application, EMPTY, cookie)
+        return cookie
+
+    def test_a_rendered_tile_waits_then_is_stored_as_it_was_answered(
+        self, public_client, demo_network
+    ):
+        (path,) = cold_paths(1)
+        status, headers, body, fast = call(application, path, self.cookie(public_client))
+        assert fast and status == "200 OK" and body
+        assert stored(*address_of(path)) is None  # answered, waiting
+        assert cache.flush(force=True) == 1
+        row = stored(*address_of(path))
+        assert bytes(row.data) == body
+        assert f'"{row.etag}"' == dict(headers)["ETag"]
+        # Now a cache hit: the same answer, nothing more waits.
+        assert call(application, path, self.cookie(public_client))[:3] == (status, headers, body)
+        assert cache.flush(force=True) == 0
+
+    def test_a_batch_is_written_when_enough_tiles_wait(self, public_client, demo_network):
+        paths = cold_paths(cache.FLUSH_TILES)
+        cookie = self.cookie(public_client)
+        for path in paths[:-1]:
+            assert call(application, path, cookie)[3]
+        assert not any(stored(*address_of(path)) for path in paths)
+        call(application, paths[-1], cookie)  # its close writes all of them
+        assert all(stored(*address_of(path)) for path in paths)
+
+    def test_tiles_wait_no_longer_than_flush_seconds(self, public_client, demo_network):
+        (path,) = cold_paths(1)
+        cookie = self.cookie(public_client)
+        assert call(application, path, cookie)[3]
+        assert stored(*address_of(path)) is None
+        cache._waiting.since -= cache.FLUSH_SECONDS  # as if it had waited that long
+        call(application, EMPTY, cookie)  # any answer's close writes it
+        assert stored(*address_of(path)) is not None
+
+    def test_a_tile_rendered_before_an_invalidation_is_not_stored(
+        self, public_client, demo_network
+    ):
+        before, after = cold_paths(2)
+        cookie = self.cookie(public_client)
+        assert call(application, before, cookie)[3]
+        z, x, y = address_of(before)
+        cache.invalidate_area(services.tile_bounds(z, x, y))  # an edit there began
+        assert call(application, after, cookie)[3]
+        assert cache.flush(force=True) == 1
+        assert stored(*address_of(before)) is None  # maybe stale: rendered again when asked
+        assert stored(*address_of(after)) is not None
+
+    def test_a_row_stored_meanwhile_is_kept(self, public_client, demo_network):
+        (path,) = cold_paths(1)
+        assert call(application, path, self.cookie(public_client))[3]
+        z, x, y = address_of(path)
+        TileCache.objects.create(layer="red", z=z, x=x, y=y, etag="other", data=b"other")
+        assert cache.flush(force=True) == 0
+        assert stored(z, x, y).etag == "other"
+
+    def test_a_failed_store_is_logged_and_the_request_still_ends(
+        self, public_client, demo_network, monkeypatch, caplog
+    ):
+        (path,) = cold_paths(1)
+        cookie = self.cookie(public_client)
+
+        def broken(force=False):
+            raise RuntimeError("disco lleno")
+
+        monkeypatch.setattr(cache, "flush", broken)
+        finished = []
+
+        def on_finished(sender, **kwargs):
+            finished.append(sender)
+
+        signals.request_finished.connect(on_finished)
+        try:
+            status, _headers, body, fast = call(application, path, cookie)
+        finally:
+            signals.request_finished.disconnect(on_finished)
+        assert fast and status == "200 OK" and body
+        assert finished == [type(django_application)]
+        assert "tiles not stored" in caplog.text and "disco lleno" in caplog.text
