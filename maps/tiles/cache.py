@@ -47,19 +47,21 @@ CACHE_MAX_ZOOM = 16
 # A statement that writes never runs in parallel, so no SET is needed for the serial plan
 # (services.SERIAL). `{gate}` optionally adds a condition to both (the user's row, see
 # `fetch`); `{result}` is the final SELECT.
-FETCH = """
-    WITH {account}hit AS MATERIALIZED (
+HIT = """{account}hit AS MATERIALIZED (
         SELECT etag, data FROM geo_tilecache
          WHERE z = %(z)s AND x = %(x)s AND y = %(y)s AND layer = %(layer)s{gate}
-    ), stored AS (
+    )"""
+MISSED = "({select} WHERE NOT EXISTS (SELECT FROM hit){gate} OFFSET 0) tile"
+FETCH = f"""
+    WITH {HIT}, stored AS (
         INSERT INTO geo_tilecache (layer, z, x, y, etag, data, created)
         SELECT %(layer)s, %(z)s, %(x)s, %(y)s, md5(tile.data), tile.data, now()
-          FROM ({select} WHERE NOT EXISTS (SELECT FROM hit){gate} OFFSET 0) tile
+          FROM {MISSED}
         ON CONFLICT (z, x, y, layer)
         DO UPDATE SET etag = EXCLUDED.etag, data = EXCLUDED.data, created = EXCLUDED.created
         RETURNING etag, data
     )
-    {result}
+    {{result}}
 """
 TILE = "SELECT etag, data FROM hit UNION ALL SELECT etag, data FROM stored"
 ACCOUNT = "account AS MATERIALIZED ({login}), "
@@ -68,18 +70,14 @@ ACCOUNT_RESULT = """SELECT account.password, account.is_active, tile.etag, tile.
       FROM account LEFT JOIN ({tile}) tile ON true"""
 
 # The look-up, or on a miss the render, without the store (the fast path's: `store_later`):
-# `epoch` is the cache's epoch for a rendered tile, NULL for a cached one. OFFSET 0 as in
-# FETCH: the tile is rendered once.
+# `epoch` is the cache's epoch for a rendered tile, NULL for a cached one. The same look-up
+# and render on a miss as FETCH's (HIT, MISSED).
 EPOCH = "maps_tile_epoch"  # a sequence (maps migration 0002)
-RENDER = """
-    WITH {account}hit AS MATERIALIZED (
-        SELECT etag, data FROM geo_tilecache
-         WHERE z = %(z)s AND x = %(x)s AND y = %(y)s AND layer = %(layer)s{gate}
-    ), rendered AS (
-        SELECT md5(tile.data) AS etag, tile.data
-          FROM ({select} WHERE NOT EXISTS (SELECT FROM hit){gate} OFFSET 0) tile
+RENDER = f"""
+    WITH {HIT}, rendered AS (
+        SELECT md5(tile.data) AS etag, tile.data FROM {MISSED}
     )
-    {result}
+    {{result}}
 """
 RENDERED = (
     "SELECT etag, data, NULL::bigint AS epoch FROM hit"
